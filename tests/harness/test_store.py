@@ -121,3 +121,66 @@ def test_wal_mode_is_on(tmp_path):
     store = Store(tmp_path / "fg.db")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_an_older_store_is_migrated_in_one_transaction(tmp_path, monkeypatch):
+    from finegate.harness import _store
+
+    path = tmp_path / "fg.db"
+    store = Store(path)
+    run_id = _run(store)
+    store.close()
+
+    def add_owner_column(conn):
+        conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN owner TEXT")
+
+    def broken(conn):
+        conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN team TEXT")
+        raise RuntimeError("migration bug")
+
+    monkeypatch.setattr(_store, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(_store, "MIGRATIONS", {2: add_owner_column, 3: broken})
+    with pytest.raises(RuntimeError, match="migration bug"):
+        Store(path)
+    with sqlite3.connect(path) as conn:  # rolled back: still version 1, no new columns
+        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == ("1",)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+        assert "owner" not in columns and "team" not in columns
+    monkeypatch.setattr(_store, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(_store, "MIGRATIONS", {2: add_owner_column})
+    migrated = Store(path)
+    assert migrated.get_run(run_id)["id"] == run_id
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == ("2",)
+        assert "owner" in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+
+
+def test_two_writers_wait_for_each_other(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "fg.db"
+    run_id = _run(Store(path))
+
+    def write(worker: int) -> None:
+        store = Store(path)  # its own engine, as another process would have
+        for i in range(30):
+            store.add_records(
+                run_id,
+                [
+                    {
+                        "suite_id": f"s{worker}",
+                        "suite_hash": "h",
+                        "case_id": str(i),
+                        "position": i,
+                        "request": {},
+                        "output": {},
+                        "scores": {},
+                    }
+                ],
+                [(f"k{i}", "generate", {"text": str(i)})],
+            )
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(write, [0, 1]))
+    store = Store(path)
+    assert len(store.records(run_id)) == 60 and store.cache_size() == 30
