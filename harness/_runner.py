@@ -22,7 +22,7 @@ from typing import Any
 
 from finegate.harness._environment import capture_environment
 from finegate.harness._hashing import sha256_json
-from finegate.harness._stats import summarize
+from finegate.harness._metrics import compute_metrics, score_chunk
 from finegate.harness._store import Store
 from finegate.harness._suite import Suite
 from finegate.harness._system import System
@@ -177,18 +177,6 @@ def _outputs(suite: Suite, cases: Sequence[Case], answerer: _Cached) -> list[tup
     ]
 
 
-def _score(suite: Suite, case: Case, output: Output) -> dict[str, float | None]:
-    scores: dict[str, float | None] = {}
-    for loaded in suite.scorers:
-        value = loaded.fn(case, output)
-        if isinstance(value, dict):
-            for key, v in value.items():
-                scores[f"{loaded.spec.metric_name}.{key}"] = None if v is None else float(v)
-        else:
-            scores[loaded.spec.metric_name] = None if value is None else float(value)
-    return scores
-
-
 def _output_json(output: Output) -> dict[str, Any]:
     data: dict[str, Any] = {
         "text": output.text,
@@ -200,26 +188,6 @@ def _output_json(output: Output) -> dict[str, Any]:
         data["choice"] = output.choice
         data["choice_logprobs"] = list(output.choice_logprobs)
     return data
-
-
-def compute_metrics(suite: Suite, records: list[dict[str, Any]], seed: int) -> list[MetricValue]:
-    """Metrics from stored records, in suite order, with intervals seeded by ``seed``."""
-    names: list[str] = []
-    for r in records:
-        for name in r["scores"]:
-            if name not in names:
-                names.append(name)
-    ordered = sorted(records, key=lambda r: r["position"])
-    return [
-        summarize(
-            name,
-            [r["scores"].get(name) for r in ordered],
-            level=suite.config.confidence,
-            resamples=suite.config.bootstrap_resamples,
-            seed=seed,
-        )
-        for name in names
-    ]
 
 
 class _LazyRun:
@@ -288,6 +256,7 @@ def run_suites(
         for start in range(0, len(pending), options.chunk_size):
             chunk = pending[start : start + options.chunk_size]
             outputs = _outputs(suite, chunk, answerer)
+            scored = score_chunk(suite.scorers, chunk, [o for _, o in outputs])
             records = [
                 {
                     "suite_id": suite.id,
@@ -296,14 +265,23 @@ def run_suites(
                     "position": position[case.id],
                     "request": request,
                     "output": _output_json(output),
-                    "scores": _score(suite, case, output),
+                    "scores": scores,
+                    "facts": facts,
                 }
-                for case, (request, output) in zip(chunk, outputs, strict=True)
+                for case, (request, output), (scores, facts) in zip(
+                    chunk, outputs, scored, strict=True
+                )
             ]
             store.add_records(run.ensure(), records, answerer.take_pending())
             if on_progress:
                 on_progress(suite.id, len(cases) - len(pending) + start + len(chunk), len(cases))
-        values = compute_metrics(suite, store.records(run.ensure(), suite.id), options.seed)
+        values = compute_metrics(
+            store.records(run.ensure(), suite.id),
+            suite.scorers,
+            level=suite.config.confidence,
+            resamples=suite.config.bootstrap_resamples,
+            seed=options.seed,
+        )
         store.save_metrics(run.ensure(), suite.id, suite.hash, values)
         metrics[suite.id] = values
         suite_seconds[suite.id] = round(time.perf_counter() - t0, 3)

@@ -1,10 +1,19 @@
 """Per-case scorers and their registry.
 
 A scorer is registered by name with ``@scorer`` on a factory: the suite's YAML
-names it and passes ``args``, the factory returns the function that scores one
-case. Scores are floats (``None`` where a case is not applicable) or a dict of
-named floats. Third-party scorers register the same way, or through the
-``finegate.scorers`` entry point group.
+names it and passes ``args``, the factory returns the scorer. A scorer is any
+callable ``(case, output) -> scores``: a float (``None`` where the case does not
+apply), a dict of named floats, or a ``Scored`` that also carries facts (the
+predicted and gold label, say) for corpus-level metrics. Optional methods:
+
+- ``score_batch(cases, outputs)``: score many at once (a neural scorer batches);
+- ``aggregate(facts) -> {name: value}``: corpus metrics over the cases' facts
+  (macro F1, latency percentiles), bootstrapped over cases for their interval;
+- ``identity() -> dict``: what else determines its scores (an encoder's hash),
+  folded into the suite hash.
+
+Third-party scorers register the same way, or through the ``finegate.scorers``
+entry point group.
 """
 
 from __future__ import annotations
@@ -12,18 +21,47 @@ from __future__ import annotations
 import json
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from finegate.harness._registry import Registry
 from finegate.harness._types import Case, Output
 
 Score = float | None
-Scores = Score | dict[str, Score]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Scores of one case plus facts (JSON values) that corpus metrics need."""
+
+    scores: dict[str, Score]
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+Scores = Score | dict[str, Score] | Scored
 
 
 class ScoreFn(Protocol):
     def __call__(self, case: Case, output: Output) -> Scores: ...
+
+
+def as_scored(value: Scores) -> Scored:
+    """One shape for every scorer's result; a bare float is the sub-score ``""``."""
+    if isinstance(value, Scored):
+        return value
+    if isinstance(value, dict):
+        return Scored({k: None if v is None else float(v) for k, v in value.items()})
+    return Scored({"": None if value is None else float(value)})
+
+
+def score_all(fn: ScoreFn, cases: Sequence[Case], outputs: Sequence[Output]) -> list[Scored]:
+    batch = getattr(fn, "score_batch", None)
+    results = (
+        batch(cases, outputs) if batch else [fn(c, o) for c, o in zip(cases, outputs, strict=True)]
+    )
+    return [as_scored(r) for r in results]
 
 
 ScorerFactory = Callable[..., ScoreFn]
@@ -46,6 +84,45 @@ def scorer(
 
 def scorer_version(name: str) -> str:
     return str(getattr(scorers.get(name), "scorer_version", "1"))
+
+
+@dataclass(frozen=True)
+class LoadedScorer:
+    """A scorer built from its spec, with what names it in hashes and records."""
+
+    name: str
+    metric_name: str
+    args: dict[str, Any]
+    fn: ScoreFn
+    version: str
+    identity: dict[str, Any]
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "as": self.metric_name,
+            "args": self.args,
+            "version": self.version,
+            "identity": self.identity,
+        }
+
+
+def load_scorer(
+    name: str, args: dict[str, Any], alias: str | None = None, base_dir: Path | None = None
+) -> LoadedScorer:
+    """Build a registered scorer. Arguments ending in ``_file`` are paths relative
+    to ``base_dir`` (the suite's folder). Raises ``InputError`` for an unknown name,
+    ``TypeError``/``ValueError`` for bad arguments."""
+    factory = scorers.get(name)
+    call_args = dict(args)
+    if base_dir is not None:
+        for key, value in args.items():
+            if key.endswith("_file") and isinstance(value, str) and not Path(value).is_absolute():
+                call_args[key] = str(base_dir / value)
+    fn = factory(**call_args)
+    identity_fn = getattr(fn, "identity", None)
+    identity = identity_fn() if identity_fn else {}
+    return LoadedScorer(name, alias or name, dict(args), fn, scorer_version(name), identity)
 
 
 # -- text normalisation -----------------------------------------------------------------
@@ -99,120 +176,24 @@ def parse_json_answer(text: str, *, strict: bool = False) -> Any:
     raise ValueError("no JSON object in the answer")
 
 
-# -- built-in scorers -------------------------------------------------------------------
+# The built-in scorers register themselves on import.
+from finegate.harness import (  # noqa: E402, F401
+    _scorers_classify,
+    _scorers_cost,
+    _scorers_json,
+    _scorers_match,
+    _scorers_overlap,
+)
 
-
-@scorer("exact_match")
-def exact_match(normalize: str = "basic") -> ScoreFn:
-    """1 when the answer equals any reference after normalisation."""
-    normalize_text("", normalize)  # reject an unknown mode when the suite loads
-
-    def score(case: Case, output: Output) -> Score:
-        if not case.references:
-            return None
-        got = normalize_text(output.text, normalize)
-        return float(any(got == normalize_text(r, normalize) for r in case.references))
-
-    return score
-
-
-@scorer("label_match")
-def label_match(label: str, normalize: str = "basic") -> ScoreFn:
-    """1 when the whole answer is the case's label ``label`` (classification by generation)."""
-    normalize_text("", normalize)
-
-    def score(case: Case, output: Output) -> Score:
-        if label not in case.labels:
-            return None
-        return float(
-            normalize_text(output.text, normalize) == normalize_text(case.labels[label], normalize)
-        )
-
-    return score
-
-
-@scorer("json_valid")
-def json_valid(strict: bool = False) -> ScoreFn:
-    """1 when the answer holds a JSON object (see ``parse_json_answer``)."""
-
-    def score(case: Case, output: Output) -> Score:
-        try:
-            return float(isinstance(parse_json_answer(output.text, strict=strict), dict))
-        except ValueError:
-            return 0.0
-
-    return score
-
-
-@scorer("json_field_match")
-def json_field_match(field: str, label: str | None = None, normalize: str = "basic") -> ScoreFn:
-    """1 when field ``field`` of the answer's JSON equals the expected value.
-
-    The expected value is the case's label ``label`` when given, else the same
-    field of the first reference parsed as JSON. An answer without valid JSON
-    scores 0: a wrong format is a wrong answer.
-    """
-    normalize_text("", normalize)
-
-    def expected(case: Case) -> str | None:
-        if label is not None:
-            return case.labels.get(label)
-        if not case.references:
-            return None
-        try:
-            ref = json.loads(case.references[0])
-        except json.JSONDecodeError:
-            return None
-        value = ref.get(field) if isinstance(ref, dict) else None
-        return None if value is None else str(value)
-
-    def score(case: Case, output: Output) -> Score:
-        want = expected(case)
-        if want is None:
-            return None
-        try:
-            got = parse_json_answer(output.text)
-        except ValueError:
-            return 0.0
-        if not isinstance(got, dict) or field not in got:
-            return 0.0
-        return float(normalize_text(str(got[field]), normalize) == normalize_text(want, normalize))
-
-    return score
-
-
-@scorer("choice_accuracy")
-def choice_accuracy() -> ScoreFn:
-    """Multiple choice: 1 when the highest-likelihood choice is the answer."""
-
-    def score(case: Case, output: Output) -> Score:
-        if case.answer is None or output.choice is None:
-            return None
-        return float(output.choice == case.answer)
-
-    return score
-
-
-@scorer("regex_match")
-def regex_match(pattern: str, fullmatch: bool = False) -> ScoreFn:
-    """1 when the answer matches ``pattern`` (format compliance)."""
-    compiled = re.compile(pattern)
-
-    def score(case: Case, output: Output) -> Score:
-        m = compiled.fullmatch(output.text.strip()) if fullmatch else compiled.search(output.text)
-        return float(m is not None)
-
-    return score
-
-
-@scorer("answer_tokens")
-def answer_tokens() -> ScoreFn:
-    """Tokens in the answer, and in the prompt: what a request costs."""
-
-    def score(case: Case, output: Output) -> Scores:
-        return {
-            "completion": float(output.completion_tokens),
-            "prompt": float(output.prompt_tokens),
-        }
-
-    return score
+__all__ = [
+    "LoadedScorer",
+    "ScoreFn",
+    "Scored",
+    "as_scored",
+    "load_scorer",
+    "normalize_text",
+    "parse_json_answer",
+    "score_all",
+    "scorer",
+    "scorers",
+]

@@ -42,7 +42,7 @@ from finegate.harness._errors import InputError, StoreError
 from finegate.harness._paths import default_store_url
 from finegate.harness._types import MetricValue
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 metadata = MetaData()
@@ -85,6 +85,7 @@ records_table = Table(
     Column("output_json", Text, nullable=False),
     Column("scores_json", Text, nullable=False),
     Column("created_at", String(32), nullable=False),
+    Column("facts_json", Text),
 )
 
 metrics_table = Table(
@@ -111,8 +112,15 @@ responses_table = Table(
     Column("created_at", String(32), nullable=False),
 )
 
+
+def _add_facts(conn: Connection) -> None:
+    """Version 2: scorers keep per-case facts (predicted and gold labels, ...)
+    for corpus metrics such as macro F1."""
+    conn.exec_driver_sql("ALTER TABLE records ADD COLUMN facts_json TEXT")
+
+
 # version -> function upgrading a store from version-1 to version, in one transaction
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_facts}
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -392,6 +400,7 @@ class Store:
                             "request_json": _dumps(r["request"]),
                             "output_json": _dumps(r["output"]),
                             "scores_json": _dumps(r["scores"]),
+                            "facts_json": _dumps(r.get("facts") or {}),
                             "created_at": stamp,
                         }
                         for r in records
@@ -415,6 +424,7 @@ class Store:
                 "request": _loads(r["request_json"]),
                 "output": _loads(r["output_json"]),
                 "scores": _loads(r["scores_json"]),
+                "facts": _loads(r["facts_json"]) or {},
                 "created_at": r["created_at"],
             }
             for r in rows

@@ -27,7 +27,7 @@ from finegate.harness._config import (
 from finegate.harness._errors import InputError, Problem
 from finegate.harness._hashing import sha256_json
 from finegate.harness._registry import Registry
-from finegate.harness._scorers import ScoreFn, scorer_version, scorers
+from finegate.harness._scorers import LoadedScorer, load_scorer
 from finegate.harness._types import Case, GenerationParams
 
 SuiteKind = Literal["task", "regression", "safety", "pii"]
@@ -102,13 +102,6 @@ def _jinja() -> jinja2.Environment:
 
 
 @dataclass(frozen=True)
-class LoadedScorer:
-    spec: ScorerSpec
-    fn: ScoreFn
-    version: str
-
-
-@dataclass(frozen=True)
 class Suite:
     """A loaded, validated suite. ``cases`` are the ones evaluated (its split)."""
 
@@ -135,6 +128,8 @@ class Suite:
             ) from None
 
     def describe(self) -> dict[str, Any]:
+        """What a run records of its suite: enough to compare runs and rebuild
+        corpus metrics without the suite's files."""
         return {
             "id": self.id,
             "version": self.config.version,
@@ -142,6 +137,9 @@ class Suite:
             "hash": self.hash,
             "n_cases": len(self.cases),
             "split": self.config.source.split,
+            "confidence": self.config.confidence,
+            "bootstrap_resamples": self.config.bootstrap_resamples,
+            "scorers": [s.spec() for s in self.scorers],
         }
 
 
@@ -277,15 +275,17 @@ def _load_scorers(
     for i, spec in enumerate(config.scorers):
         line = line_of(node, ("scorers", i))
         try:
-            factory = scorers.get(
-                spec.name,
-                file=str(path),
-                line=line_of(node, ("scorers", i, "name")),
-                field=f"scorers[{i}].name",
-            )
-            fn = factory(**spec.args)
+            loaded_scorer = load_scorer(spec.name, spec.args, spec.metric_name, path.parent)
         except InputError as e:
-            problems.extend(e.problems)
+            problems.extend(
+                Problem(
+                    p.message,
+                    file=str(path),
+                    line=line_of(node, ("scorers", i, "name")),
+                    field=f"scorers[{i}].name",
+                )
+                for p in e.problems
+            )
             continue
         except (TypeError, ValueError) as e:
             problems.append(
@@ -307,7 +307,7 @@ def _load_scorers(
                 )
             )
         names.add(spec.metric_name)
-        loaded.append(LoadedScorer(spec, fn, scorer_version(spec.name)))
+        loaded.append(loaded_scorer)
     return loaded, problems
 
 
@@ -324,15 +324,7 @@ def suite_hash(
             "prompt": config.prompt,
             "choice_prefix": config.choice_prefix if config.task == "multiple_choice" else None,
             "generation": config.generation.model_dump(),
-            "scorers": [
-                {
-                    "name": s.spec.name,
-                    "as": s.spec.metric_name,
-                    "args": s.spec.args,
-                    "version": s.version,
-                }
-                for s in loaded
-            ],
+            "scorers": [s.spec() for s in loaded],
             "cases": [c.to_dict() for c in cases],
         }
     )

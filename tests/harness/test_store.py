@@ -138,21 +138,54 @@ def test_an_older_store_is_migrated_in_one_transaction(tmp_path, monkeypatch):
         conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN team TEXT")
         raise RuntimeError("migration bug")
 
-    monkeypatch.setattr(_store, "SCHEMA_VERSION", 3)
-    monkeypatch.setattr(_store, "MIGRATIONS", {2: add_owner_column, 3: broken})
+    current = str(SCHEMA_VERSION)
+    monkeypatch.setattr(_store, "SCHEMA_VERSION", SCHEMA_VERSION + 2)
+    monkeypatch.setattr(
+        _store, "MIGRATIONS", {SCHEMA_VERSION + 1: add_owner_column, SCHEMA_VERSION + 2: broken}
+    )
     with pytest.raises(RuntimeError, match="migration bug"):
         Store(path)
-    with sqlite3.connect(path) as conn:  # rolled back: still version 1, no new columns
-        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == ("1",)
+    with sqlite3.connect(path) as conn:  # rolled back: same version, no new columns
+        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == (current,)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
         assert "owner" not in columns and "team" not in columns
-    monkeypatch.setattr(_store, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(_store, "MIGRATIONS", {2: add_owner_column})
+    monkeypatch.setattr(_store, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(_store, "MIGRATIONS", {SCHEMA_VERSION + 1: add_owner_column})
     migrated = Store(path)
     assert migrated.get_run(run_id)["id"] == run_id
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == ("2",)
+        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == (
+            str(SCHEMA_VERSION + 1),
+        )
         assert "owner" in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+
+
+def test_a_version_1_store_gains_case_facts(tmp_path):
+    path = tmp_path / "fg.db"
+    store = Store(path)
+    run_id = _run(store)
+    store.add_records(
+        run_id,
+        [
+            {
+                "suite_id": "s",
+                "suite_hash": "h",
+                "case_id": "a",
+                "position": 0,
+                "request": {},
+                "output": {},
+                "scores": {"acc": 1.0},
+            }
+        ],
+    )
+    store.close()
+    with sqlite3.connect(path) as conn:  # what a version-1 store looked like
+        conn.execute("ALTER TABLE records DROP COLUMN facts_json")
+        conn.execute("UPDATE finegate_meta SET value='1'")
+    (record,) = Store(path).records(run_id)
+    assert record["scores"] == {"acc": 1.0} and record["facts"] == {}
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == ("2",)
 
 
 def test_two_writers_wait_for_each_other(tmp_path):

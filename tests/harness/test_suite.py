@@ -37,7 +37,7 @@ def test_load_a_valid_suite(tmp_path):
     assert suite.id == "demo/echo" and suite.config.version == "1"
     assert [c.id for c in suite.cases] == ["c0", "c1", "c2", "c3", "c4"]
     assert suite.render_prompt(suite.cases[1]) == "Say: word1"
-    assert [s.spec.metric_name for s in suite.scorers] == ["exact_match", "jv"]
+    assert [s.metric_name for s in suite.scorers] == ["exact_match", "jv"]
     assert load_suite(tmp_path).hash == suite.hash  # a folder works too
 
 
