@@ -13,9 +13,13 @@ def _fmt(x: float) -> str:
 
 
 def _console() -> Any:
+    """A terminal gets its own width; a pipe or a CI log gets wide lines, not
+    columns squeezed to 80 characters and cut."""
+    import sys
+
     from rich.console import Console
 
-    return Console()
+    return Console(width=None if sys.stdout.isatty() else 160)
 
 
 def metrics_table(suite_id: str, values: list[MetricValue]) -> Any:
@@ -88,3 +92,114 @@ def print_run(run: dict[str, Any], metrics: dict[str, list[MetricValue]]) -> Non
         console.print(metrics_table(suite_id, values))
     if run.get("timings"):
         console.print(f"timings: {run['timings']}")
+
+
+def _short(value: Any, width: int = 70) -> str:
+    text = (
+        value
+        if isinstance(value, str)
+        else (
+            value[-1]["content"]
+            if isinstance(value, list) and value and isinstance(value[-1], dict)
+            else str(value)
+        )
+    )
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_comparison(
+    comparison: Any, prompt_price: float, completion_price: float, flipped_limit: int
+) -> None:
+    from rich.table import Table
+
+    console = _console()
+    a, b = comparison.run_a, comparison.run_b
+    console.print(f"A (baseline)  {a['id']}  {a['system_name']}  {a['label'] or ''}")
+    console.print(f"B (candidate) {b['id']}  {b['system_name']}  {b['label'] or ''}")
+    table = Table(title="paired differences, B - A", title_justify="left")
+    for col in ("suite", "metric", "A", "B", "B - A", "CI", "p", "test", "n"):
+        table.add_column(col, justify="right" if col not in ("suite", "metric", "test") else "left")
+    for d in comparison.deltas:
+        sign = "+" if d.delta > 0 else ""
+        table.add_row(
+            d.suite_id,
+            d.name,
+            _fmt(d.a.value),
+            _fmt(d.b.value),
+            f"{sign}{_fmt(d.delta)}",
+            f"[{_fmt(d.ci_low)}, {_fmt(d.ci_high)}]",
+            "n/a" if math.isnan(d.p_value) else f"{d.p_value:.4f}",
+            d.test,
+            str(d.n_paired),
+        )
+    console.print(table)
+    level = round(comparison.deltas[0].level * 100) if comparison.deltas else 95
+    console.print(
+        f"{level}% intervals; McNemar's exact test for 0/1 scores, paired bootstrap "
+        "otherwise. A metric improved only where its interval excludes 0."
+    )
+    usage = Table(title="should we fine-tune? what each answer costs", title_justify="left")
+    for col in (
+        "run",
+        "requests",
+        "prompt tokens",
+        "answer tokens",
+        "latency p50 s",
+        "latency p95 s",
+        "cost / 1,000 requests",
+    ):
+        usage.add_column(col, justify="right" if col != "run" else "left")
+    for name, run in (("A", a), ("B", b)):
+        u = comparison.usage[run["id"]]
+        cost = (
+            f"{u.cost_per_1000(prompt_price, completion_price):.4f}"
+            if prompt_price or completion_price
+            else "set --prompt-price"
+        )
+        usage.add_row(
+            name,
+            str(u.n),
+            f"{u.prompt_tokens_mean:.1f}",
+            f"{u.completion_tokens_mean:.1f}",
+            f"{u.latency_p50_s:.3f}",
+            f"{u.latency_p95_s:.3f}",
+            cost,
+        )
+    console.print(usage)
+    if comparison.flipped:
+        flips = Table(
+            title=f"flipped cases (first {flipped_limit} of {len(comparison.flipped)})",
+            title_justify="left",
+        )
+        for col in ("suite", "case", "metric", "B is", "prompt", "A answered", "B answered"):
+            flips.add_column(col)
+        for f in comparison.flipped[:flipped_limit]:
+            flips.add_row(
+                f.suite_id,
+                f.case_id,
+                f.metric,
+                f.direction,
+                _short(f.prompt, 40),
+                _short(f.output_a, 30),
+                _short(f.output_b, 30),
+            )
+        console.print(flips)
+
+
+def print_contamination(result: Any, suite_id: str) -> None:
+    console = _console()
+    console.print(f"run [bold]{result.run_id}[/bold]  contamination of {suite_id}")
+    console.print(metrics_table(suite_id, result.metrics))
+    dirty = [c for c in result.cases if c.contaminated]
+    for c in dirty[:20]:
+        kind = (
+            "exact duplicate"
+            if c.exact_duplicate
+            else "near duplicate"
+            if c.near_duplicate
+            else f"{c.ngram_overlap:.0%} of n-grams seen"
+        )
+        console.print(f"  {c.case_id}: {kind}; training lines {list(c.matches)[:5]}")
+    if len(dirty) > 20:
+        console.print(f"  ... and {len(dirty) - 20} more")

@@ -132,17 +132,20 @@ _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 
 def normalize_text(text: str, mode: str = "basic") -> str:
-    """``none``: as is; ``strip``: outer whitespace; ``basic``: lower-case, no
+    """``none``: as is; ``strip``: outer whitespace; ``lower``: lower-case, collapsed
+    spaces (for labels such as ``account_access``); ``basic``: lower-case, no
     punctuation, collapsed spaces; ``squad``: basic without English articles."""
     if mode == "none":
         return text
     if mode == "strip":
         return text.strip()
+    if mode == "lower":
+        return " ".join(text.lower().split())
     out = text.lower().translate(_PUNCT)
     if mode == "squad":
         out = _ARTICLES.sub(" ", out)
     elif mode != "basic":
-        raise ValueError(f"unknown normalisation {mode!r} (none, strip, basic, squad)")
+        raise ValueError(f"unknown normalisation {mode!r} (none, strip, lower, basic, squad)")
     return " ".join(out.split())
 
 

@@ -81,11 +81,11 @@ class LabelAccuracy:
 
     def __call__(self, case: Case, output: Output) -> Scored:
         if self.label not in case.labels:
-            return Scored({"": None})
+            return Scored({"accuracy": None})
         gold = normalize_text(case.labels[self.label], self.normalize)
         raw = answer_field(output.text, self.field)
         pred = None if raw is None else normalize_text(raw, self.normalize)
-        return Scored({"": float(pred == gold)}, {"pred": pred, "gold": gold})
+        return Scored({"accuracy": float(pred == gold)}, {"pred": pred, "gold": gold})
 
     def aggregate(self, facts: list[dict[str, Any]]) -> dict[str, float]:
         return classification_report(facts, self.classes)
@@ -93,7 +93,7 @@ class LabelAccuracy:
 
 @scorer("label_accuracy")
 def label_accuracy(
-    label: str, field: str | None = None, normalize: str = "basic", classes: list[str] | None = None
+    label: str, field: str | None = None, normalize: str = "lower", classes: list[str] | None = None
 ) -> ScoreFn:
     """Accuracy of a predicted label (the whole answer, or a JSON ``field`` of it)
     against the case's label ``label``, with macro and per-class P/R/F1."""

@@ -32,10 +32,16 @@ class RougeScorer:
         unknown = [t for t in types if t not in ROUGE_TYPES]
         if unknown or not types:
             raise ValueError(f"unknown ROUGE types {unknown}; choose from {', '.join(ROUGE_TYPES)}")
-        from rouge_score import rouge_scorer
+        self.types, self.field, self.use_stemmer = list(types), field, use_stemmer
+        self._scorer: Any = None
 
-        self.types, self.field = list(types), field
-        self.scorer = rouge_scorer.RougeScorer(self.types, use_stemmer=use_stemmer)
+    @property
+    def scorer(self) -> Any:
+        if self._scorer is None:  # rouge-score imports nltk: about a second, only when used
+            from rouge_score import rouge_scorer
+
+            self._scorer = rouge_scorer.RougeScorer(self.types, use_stemmer=self.use_stemmer)
+        return self._scorer
 
     def __call__(self, case: Case, output: Output) -> Scored:
         refs = reference_field(case, self.field)

@@ -85,6 +85,9 @@ class SuiteConfig(BaseModel):
     choice_prefix: str = " "
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     scorers: list[ScorerSpec] = Field(min_length=1)
+    baseline_template: str | None = Field(
+        None, description="a prompt template YAML (relative path) for prompted baselines"
+    )
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
     bootstrap_resamples: int = Field(2000, ge=100)
 
@@ -126,6 +129,14 @@ class Suite:
             raise InputError(
                 Problem(f"case {case.id!r}: {e.message}", file=str(self.path), field="prompt")
             ) from None
+
+    def baseline_template(self) -> Any:
+        """The suite's recommended prompt template for a prompted baseline, if any."""
+        if self.config.baseline_template is None:
+            return None
+        from finegate.harness._template import PromptTemplate
+
+        return PromptTemplate.from_yaml(self.path.parent / self.config.baseline_template)
 
     def describe(self) -> dict[str, Any]:
         """What a run records of its suite: enough to compare runs and rebuild
@@ -346,6 +357,15 @@ def load_suite(path: str | Path) -> Suite:
                 file=str(p),
                 line=line_of(node, ("prompt",)),
                 field="prompt",
+            )
+        )
+    if config.baseline_template and not (p.parent / config.baseline_template).is_file():
+        problems.append(
+            Problem(
+                "template file not found",
+                file=str(p),
+                line=line_of(node, ("baseline_template",)),
+                field="baseline_template",
             )
         )
     loaded, scorer_problems = _load_scorers(config, p, node)

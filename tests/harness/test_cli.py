@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from finegate.harness._cli import cli
@@ -125,3 +126,87 @@ def test_an_adapter_for_another_base_exits_2_and_records_no_run(tmp_path, tiny_l
     assert result.exit_code == 2
     assert f"{adapter / 'adapter_config.json'}: base_model_name_or_path:" in result.output
     assert json.loads(invoke("runs", "list", "--store", store, "--json").stdout) == []
+
+
+def _triage_like_suite(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "suite.yaml").write_text(
+        "id: test/triage\nversion: 1\nkind: task\nsource: {path: cases.jsonl, split: test}\n"
+        "generation: {max_new_tokens: 6}\nbaseline_template: template.yaml\n"
+        "scorers:\n  - {name: label_accuracy, as: topic, args: {label: topic}}\n"
+    )
+    (folder / "template.yaml").write_text("id: tiny\nsystem: Answer with one word.\n")
+    rows = [
+        {
+            "id": f"c{i}",
+            "input": f"ticket {i}",
+            "references": ["billing"],
+            "labels": {"topic": "billing"},
+            "split": "train" if i < 6 else "test",
+        }
+        for i in range(12)
+    ]
+    (folder / "cases.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder / "suite.yaml"
+
+
+def test_baseline_compare_and_contamination_commands(tmp_path, tiny_llama):
+    suite = str(_triage_like_suite(tmp_path / "s"))
+    store = str(tmp_path / "fg.db")
+    common = ["--model", str(tiny_llama), "--suite", suite, "--store", store, "--json"]
+    zero = json.loads(invoke("baseline", *common).stdout)
+    three = json.loads(invoke("baseline", *common, "--shots", "3").stdout)
+    runs = {
+        r["id"]: r for r in json.loads(invoke("runs", "list", "--store", store, "--json").stdout)
+    }
+    assert runs[zero["run_id"]]["kind"] == "baseline"
+    assert runs[zero["run_id"]]["label"] == "baseline-0shot"
+    assert runs[three["run_id"]]["label"] == "baseline-3shot"
+    template = runs[three["run_id"]]["system"]["template"]
+    assert template["system"] == "Answer with one word." and len(template["shots"]) == 3
+    compared = json.loads(
+        invoke(
+            "compare",
+            zero["run_id"],
+            three["run_id"],
+            "--store",
+            store,
+            "--json",
+            "--prompt-price",
+            "1",
+            "--completion-price",
+            "2",
+        ).stdout
+    )
+    (acc,) = [d for d in compared["deltas"] if d["name"] == "topic.accuracy"]
+    assert acc["test"] == "mcnemar-exact" and acc["n_paired"] == 6
+    usage = compared["usage"][three["run_id"]]
+    assert usage["prompt_tokens_mean"] > compared["usage"][zero["run_id"]]["prompt_tokens_mean"]
+    cost = compared["cost_per_1000_requests"][three["run_id"]]
+    expected = 1000 * (usage["prompt_tokens_mean"] * 1 + usage["completion_tokens_mean"] * 2) / 1e6
+    assert cost == pytest.approx(expected)
+    human = invoke("compare", zero["run_id"], three["run_id"], "--store", store)
+    assert "paired differences" in human.output and "should we fine-tune" in human.output
+    train = tmp_path / "train.jsonl"
+    train.write_text(json.dumps({"prompt": "ticket 7", "completion": "billing"}) + "\n")
+    contamination = json.loads(
+        invoke(
+            "contamination", "--train", str(train), "--suite", suite, "--store", store, "--json"
+        ).stdout
+    )
+    dirty = {c["case_id"] for c in contamination["cases"] if c["contaminated"]}
+    assert dirty == {"c7"}
+
+
+def test_compare_refuses_different_suites_with_exit_2(tmp_path):
+    from finegate.harness import RunOptions, Store, run_suites
+
+    from .test_compare import _rules, make_suite
+
+    store = Store(tmp_path / "fg.db")
+    a = run_suites(_rules(2), [make_suite(tmp_path / "a")], store, RunOptions(progress=False))
+    b = run_suites(_rules(2), [make_suite(tmp_path / "b", n=8)], store, RunOptions(progress=False))
+    result = CliRunner().invoke(
+        cli, ["compare", a.run_id, b.run_id, "--store", str(tmp_path / "fg.db")]
+    )
+    assert result.exit_code == 2 and "differs between the runs" in result.output

@@ -72,7 +72,51 @@ def test_builtin_suite_runs_on_smollm2_and_reruns_from_cache(smollm2, tmp_path):
     options = RunOptions(limit=6, progress=False)
     first = run_suites(smollm2, [suite], store, options)
     names = {m.name for m in first.metrics["task/support_triage"]}
-    assert {"json_valid", "category_accuracy", "priority_accuracy", "tokens.completion"} <= names
-    assert all(m.n == 6 for m in first.metrics["task/support_triage"])
+    assert {
+        "json_valid",
+        "json_schema",
+        "category.accuracy",
+        "category.macro_f1",
+        "priority.accuracy",
+        "summary_rouge.rougeL",
+        "summary_bertscore.f1",
+        "tokens.completion",
+        "latency",
+        "latency.p95",
+    } <= names
+    assert all(m.n == 6 for m in first.metrics["task/support_triage"] if m.name == "json_valid")
     again = run_suites(smollm2, [suite], store, options)
     assert again.timings["computed"] == 0 and again.metrics == first.metrics
+
+
+def test_zero_and_three_shot_baselines_from_the_cli_then_compare(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from finegate.harness._cli import cli
+
+    store = str(tmp_path / "fg.db")
+    runner = CliRunner()
+    common = [
+        "baseline",
+        "--suite",
+        "task/support_triage",
+        "--limit",
+        "6",
+        "--store",
+        store,
+        "--json",
+    ]
+    zero = runner.invoke(cli, common, catch_exceptions=False)
+    three = runner.invoke(cli, [*common, "--shots", "3"], catch_exceptions=False)
+    assert zero.exit_code == 0 and three.exit_code == 0
+    a, b = json.loads(zero.stdout)["run_id"], json.loads(three.stdout)["run_id"]
+    compared = runner.invoke(cli, ["compare", a, b, "--store", store], catch_exceptions=False)
+    assert compared.exit_code == 0
+    for text in ("category.accuracy", "mcnemar-exact", "paired-bootstrap", "prompt tokens"):
+        assert text in compared.output
+    data = json.loads(runner.invoke(cli, ["compare", a, b, "--store", store, "--json"]).stdout)
+    usage = data["usage"]
+    # three worked examples make every prompt several times longer
+    assert usage[b]["prompt_tokens_mean"] > 2 * usage[a]["prompt_tokens_mean"]
