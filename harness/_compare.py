@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from finegate.harness._errors import InputError
-from finegate.harness._metrics import compute_metrics
+from finegate.harness._metrics import compute_metrics, resampled_aggregate
 from finegate.harness._scorers import LoadedScorer, load_scorer
 from finegate.harness._store import Store
 from finegate.harness._types import MetricValue
@@ -224,15 +224,13 @@ def compare_runs(
         }
         for name, ma in metrics_a.items():
             mb = metrics_b.get(name)
-            if mb is None:
-                continue
-            if any(name in r["scores"] for r in pa):
+            if mb is not None and any(name in r["scores"] for r in pa):
                 deltas.append(_mean_delta(suite_id, name, ma, mb, pa, pb, level, resamples, seed))
                 flipped += _flips(suite_id, name, pa, pb)
-            else:
-                deltas.append(
-                    _corpus_delta(suite_id, name, ma, mb, pa, pb, scorers, level, resamples, seed)
-                )
+        for scorer in scorers:
+            deltas += _corpus_deltas(
+                suite_id, scorer, metrics_a, metrics_b, pa, pb, level, resamples, seed
+            )
     usage[run_a["id"]] = _usage(all_a)
     usage[run_b["id"]] = _usage(all_b)
     if flipped_limit is not None:
@@ -279,49 +277,57 @@ def _mean_delta(
     )
 
 
-def _corpus_delta(
+def _corpus_deltas(
     suite_id: str,
-    name: str,
-    ma: MetricValue,
-    mb: MetricValue,
+    scorer: LoadedScorer,
+    metrics_a: dict[str, MetricValue],
+    metrics_b: dict[str, MetricValue],
     pa: list[dict[str, Any]],
     pb: list[dict[str, Any]],
-    scorers: list[LoadedScorer],
     level: float,
     resamples: int,
     seed: int,
-) -> MetricDelta:
-    alias, key = name.split(".", 1)
-    scorer = next(s for s in scorers if s.metric_name == alias)
-    aggregate = scorer.fn.aggregate  # type: ignore[attr-defined]
+) -> list[MetricDelta]:
+    """Paired deltas of one scorer's corpus metrics: both runs are resampled on the
+    same case indices, every statistic from the same resamples."""
+    alias = scorer.metric_name
     fa = [r.get("facts", {}).get(alias) or {} for r in pa]
     fb = [r.get("facts", {}).get(alias) or {} for r in pb]
-    observed = mb.value - ma.value
-    rng = np.random.default_rng(seed)
     n = len(fa)
-    diffs = []
-    for _ in range(resamples):
-        idx = rng.integers(0, n, size=n)
-        va = aggregate([fa[i] for i in idx]).get(key)
-        vb = aggregate([fb[i] for i in idx]).get(key)
-        if va is not None and vb is not None and not (math.isnan(va) or math.isnan(vb)):
-            diffs.append(vb - va)
-    if not diffs:
-        return MetricDelta(
-            suite_id,
-            name,
-            ma,
-            mb,
-            observed,
-            math.nan,
-            math.nan,
-            math.nan,
-            "paired-bootstrap",
-            n,
-            level,
+    idx = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    draws_a = resampled_aggregate(scorer.fn, fa, idx)
+    draws_b = resampled_aggregate(scorer.fn, fb, idx)
+    out = []
+    for name, ma in metrics_a.items():
+        prefix, _, key = name.partition(".")
+        if prefix != alias or name not in metrics_b or key not in draws_a or key not in draws_b:
+            continue
+        mb = metrics_b[name]
+        observed = mb.value - ma.value
+        diffs = draws_b[key] - draws_a[key]
+        diffs = diffs[~np.isnan(diffs)]
+        if diffs.size == 0:
+            out.append(
+                MetricDelta(
+                    suite_id,
+                    name,
+                    ma,
+                    mb,
+                    observed,
+                    math.nan,
+                    math.nan,
+                    math.nan,
+                    "paired-bootstrap",
+                    n,
+                    level,
+                )
+            )
+            continue
+        lo, hi, p = _interval_and_p(diffs, observed, level, resamples)
+        out.append(
+            MetricDelta(suite_id, name, ma, mb, observed, lo, hi, p, "paired-bootstrap", n, level)
         )
-    lo, hi, p = _interval_and_p(np.array(diffs), observed, level, resamples)
-    return MetricDelta(suite_id, name, ma, mb, observed, lo, hi, p, "paired-bootstrap", n, level)
+    return out
 
 
 def _flips(

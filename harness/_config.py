@@ -31,7 +31,10 @@ def format_loc(loc: tuple[Any, ...]) -> str:
 
 
 def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """1-based line of the deepest node on ``loc`` that exists in the document."""
+    """1-based line of the deepest node on ``loc`` that exists in the document.
+
+    Parts of ``loc`` that are not in the document (pydantic's union tags, say)
+    are stepped over, so the line stays as precise as the document allows."""
     if node is None:
         return None
     line = node.start_mark.line + 1
@@ -50,9 +53,8 @@ def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
         ):
             child = node.value[part]
             line = child.start_mark.line + 1
-        if child is None:
-            break
-        node = child
+        if child is not None:
+            node = child
     return line
 
 

@@ -243,6 +243,7 @@ class HFModel:
             "type": "hf",
             "name": self.name,
             "model": self.model_ref,
+            "weights_hash": self._weights_hash(),
             "adapter": str(self.adapter_path) if self.adapter_path else None,
             "adapter_hash": self.adapter_hash(),
             "dtype": str(

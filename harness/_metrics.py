@@ -44,41 +44,47 @@ def score_chunk(
     return results
 
 
+def resampled_aggregate(
+    scorer: Any, facts: list[dict[str, Any]], idx: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The scorer's corpus statistics on each row of resampled indices: vectorised
+    where the scorer offers ``aggregate_resampled``, else one call per row."""
+    fast = getattr(scorer, "aggregate_resampled", None)
+    if fast is not None:
+        return fast(facts, idx)
+    rows = [scorer.aggregate([facts[i] for i in row]) for row in idx]
+    keys = {k for r in rows for k in r}
+    return {k: np.array([r.get(k, math.nan) for r in rows], dtype=float) for k in keys}
+
+
+def percentile_interval(draws: np.ndarray, level: float) -> tuple[float, float]:
+    draws = draws[~np.isnan(draws)]
+    if draws.size == 0:
+        return math.nan, math.nan
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(draws, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
 def _corpus_metric(
     name: str,
     facts: list[dict[str, Any]],
-    aggregate: Any,
+    scorer: Any,
     level: float,
     resamples: int,
     seed: int,
 ) -> list[MetricValue]:
-    point = aggregate(facts)
+    point = scorer.aggregate(facts)
     if not point:
         return []
-    rng = np.random.default_rng(seed)
     n = len(facts)
-    draws: dict[str, list[float]] = {k: [] for k in point}
-    for _ in range(resamples):
-        sample = aggregate([facts[i] for i in rng.integers(0, n, size=n)])
-        for k in point:
-            v = sample.get(k)
-            if v is not None and not math.isnan(v):
-                draws[k].append(v)
-    alpha = (1.0 - level) / 2.0
+    idx = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    draws = resampled_aggregate(scorer, facts, idx)
+    method = f"bootstrap-percentile(resamples={resamples},seed={seed})"
     out = []
     for k, value in point.items():
-        lo, hi = np.quantile(draws[k], [alpha, 1 - alpha]) if draws[k] else (math.nan, math.nan)
-        out.append(
-            MetricValue(
-                f"{name}.{k}",
-                float(value),
-                n,
-                float(lo),
-                float(hi),
-                level,
-                f"bootstrap-percentile(resamples={resamples},seed={seed})",
-            )
-        )
+        lo, hi = percentile_interval(draws.get(k, np.array([])), level)
+        out.append(MetricValue(f"{name}.{k}", float(value), n, lo, hi, level, method))
     return out
 
 
@@ -107,11 +113,10 @@ def compute_metrics(
         for name in names
     ]
     for loaded in scorers:
-        aggregate = getattr(loaded.fn, "aggregate", None)
-        if aggregate is None:
+        if not hasattr(loaded.fn, "aggregate"):
             continue
         facts = [r.get("facts", {}).get(loaded.metric_name) for r in ordered]
         present = [f for f in facts if f]
         if present:
-            values += _corpus_metric(loaded.metric_name, present, aggregate, level, resamples, seed)
+            values += _corpus_metric(loaded.metric_name, present, loaded.fn, level, resamples, seed)
     return values

@@ -50,6 +50,13 @@ class LatencyScorer:
         p50, p95 = np.quantile(values, [0.5, 0.95])
         return {"p50": float(p50), "p95": float(p95)}
 
+    def aggregate_resampled(
+        self, facts: list[dict[str, Any]], idx: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        values = np.array([f.get("latency_s", np.nan) for f in facts], dtype=float)[idx]
+        p50, p95 = np.nanquantile(values, [0.5, 0.95], axis=1)
+        return {"p50": p50, "p95": p95}
+
 
 @scorer("latency")
 def latency() -> ScoreFn:

@@ -42,7 +42,7 @@ from finegate.harness._errors import InputError, StoreError
 from finegate.harness._paths import default_store_url
 from finegate.harness._types import MetricValue
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 metadata = MetaData()
@@ -103,6 +103,20 @@ metrics_table = Table(
     Column("method", Text, nullable=False),
 )
 
+verdicts_table = Table(
+    "verdicts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", String(32), nullable=False),
+    Column("policy_id", String(255), nullable=False),
+    Column("policy_hash", String(64), nullable=False, index=True),
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("baseline_run_id", String(64)),
+    Column("fingerprint", String(64), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("verdict_json", Text, nullable=False),
+)
+
 responses_table = Table(
     "responses",
     metadata,
@@ -119,8 +133,13 @@ def _add_facts(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE records ADD COLUMN facts_json TEXT")
 
 
+def _add_verdicts(conn: Connection) -> None:
+    """Version 3: gate verdicts, so promotion can check them later."""
+    verdicts_table.create(conn)
+
+
 # version -> function upgrading a store from version-1 to version, in one transaction
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_facts}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_facts, 3: _add_verdicts}
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -338,16 +357,51 @@ class Store:
         return _run_row(row)
 
     @_guard
-    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+    def list_runs(self, limit: int = 50, kind: str | None = None) -> list[dict[str, Any]]:
+        query = select(runs_table).order_by(runs_table.c.created_at.desc()).limit(limit)
+        if kind is not None:
+            query = query.where(runs_table.c.kind == kind)
         with self.engine.connect() as conn:
-            rows = (
-                conn.execute(
-                    select(runs_table).order_by(runs_table.c.created_at.desc()).limit(limit)
-                )
-                .mappings()
-                .all()
-            )
+            rows = conn.execute(query).mappings().all()
         return [_run_row(r) for r in rows]
+
+    # -- verdicts -----------------------------------------------------------------------
+
+    @_guard
+    def save_verdict(self, verdict: dict[str, Any]) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                verdicts_table.insert().values(
+                    id=verdict["id"],
+                    created_at=verdict["created_at"],
+                    policy_id=verdict["policy_id"],
+                    policy_hash=verdict["policy_hash"],
+                    run_id=verdict["run_id"],
+                    baseline_run_id=verdict.get("baseline_run_id"),
+                    fingerprint=verdict["fingerprint"],
+                    status=verdict["status"],
+                    verdict_json=_dumps(verdict),
+                )
+            )
+
+    @_guard
+    def verdicts(
+        self,
+        *,
+        fingerprint: str | None = None,
+        policy_hash: str | None = None,
+        run_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Stored verdicts, newest first."""
+        query = select(verdicts_table.c.verdict_json).order_by(verdicts_table.c.created_at.desc())
+        if fingerprint is not None:
+            query = query.where(verdicts_table.c.fingerprint == fingerprint)
+        if policy_hash is not None:
+            query = query.where(verdicts_table.c.policy_hash == policy_hash)
+        if run_id is not None:
+            query = query.where(verdicts_table.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return [json.loads(r[0]) for r in conn.execute(query)]
 
     # -- records ------------------------------------------------------------------------
 

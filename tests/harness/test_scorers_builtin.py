@@ -129,3 +129,28 @@ def test_latency_percentiles():
     facts = [{"latency_s": float(v)} for v in range(1, 101)]
     assert scorer.aggregate(facts) == {"p50": pytest.approx(50.5), "p95": pytest.approx(95.05)}
     assert scorer(Case(id="1", input="t"), Output(text="x", latency_s=0.25)).scores == {"": 0.25}
+
+
+def test_vectorised_bootstrap_equals_one_call_per_resample():
+    import numpy as np
+
+    from finegate.harness._scorers_classify import resampled_report
+
+    rng = np.random.default_rng(0)
+    labels = ["a", "b", "c"]
+    facts = [
+        {"gold": labels[int(g)], "pred": (labels + [None, "zzz"])[int(p)]}
+        for g, p in zip(rng.integers(0, 3, 40), rng.integers(0, 5, 40), strict=True)
+    ]
+    idx = rng.integers(0, 40, size=(25, 40))
+    fast = resampled_report(facts, idx, labels)
+    for row in range(25):
+        slow = classification_report([facts[i] for i in idx[row]], labels)
+        for key, value in slow.items():
+            assert fast[key][row] == pytest.approx(value), key
+    latency = load_scorer("latency", {}).fn
+    lat_facts = [{"latency_s": float(v)} for v in rng.random(40)]
+    fast_lat = latency.aggregate_resampled(lat_facts, idx)
+    for row in range(25):
+        slow = latency.aggregate([lat_facts[i] for i in idx[row]])
+        assert fast_lat["p95"][row] == pytest.approx(slow["p95"])

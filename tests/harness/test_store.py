@@ -185,7 +185,8 @@ def test_a_version_1_store_gains_case_facts(tmp_path):
     (record,) = Store(path).records(run_id)
     assert record["scores"] == {"acc": 1.0} and record["facts"] == {}
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == ("2",)
+        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == (str(SCHEMA_VERSION),)
+        assert conn.execute("SELECT count(*) FROM verdicts").fetchone() == (0,)
 
 
 def test_two_writers_wait_for_each_other(tmp_path):

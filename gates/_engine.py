@@ -1,0 +1,511 @@
+"""The gate engine: a policy and stored runs in, one verdict per gate out.
+
+Nothing here is decided on missing evidence: a gate whose suite, metric,
+baseline, manifest or contamination check is absent is an ``error``, which
+blocks like a failure and says what to provide.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from finegate.gates._policy import BaselineGate, GovernanceGate, Policy, ThresholdGate
+from finegate.gates._verdict import PolicyVerdict, Verdict, overall_status
+from finegate.harness._store import Store
+
+MANIFEST_FILE = "training_manifest.json"
+WORST_CASES = 5
+
+
+@dataclass
+class Evidence:
+    """Everything a policy may look at, loaded once."""
+
+    store: Store
+    run: dict[str, Any]
+    baseline: dict[str, Any] | None = None
+    approvals: list[dict[str, Any]] = field(default_factory=list)
+    today: date = field(default_factory=lambda: datetime.now(UTC).date())
+    _metrics: dict[str, dict[str, Any]] | None = None
+    _comparison: Any = None
+
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        if self._metrics is None:
+            self._metrics = {
+                s: {m.name: m for m in ms} for s, ms in self.store.metrics(self.run["id"]).items()
+            }
+        return self._metrics
+
+    def comparison(self) -> Any:
+        if self._comparison is None:
+            from finegate.harness._compare import compare_runs
+
+            assert self.baseline is not None
+            self._comparison = compare_runs(self.store, self.baseline["id"], self.run["id"])
+        return self._comparison
+
+    def innermost_system(self) -> dict[str, Any]:
+        system = self.run["system"]
+        while isinstance(system.get("inner"), dict):
+            system = system["inner"]
+        return system
+
+    def manifest(self) -> tuple[dict[str, Any] | None, str | None]:
+        """The candidate's training manifest, or why there is none."""
+        adapter = self.innermost_system().get("adapter")
+        if not adapter:
+            return None, "not fine-tuned"
+        path = Path(adapter) / MANIFEST_FILE
+        if not path.is_file():
+            return None, f"{path} not found"
+        try:
+            return json.loads(path.read_text("utf-8")), None
+        except (OSError, ValueError) as e:
+            return None, f"{path}: unreadable ({e})"
+
+
+def _suite_ids(run: dict[str, Any]) -> list[str]:
+    return [s["id"] for s in run["suites"]]
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+
+
+def _worst_cases(ev: Evidence, suite: str, metric: str, lowest: bool) -> list[dict[str, Any]]:
+    scored = [
+        (r["scores"].get(metric), r["case_id"]) for r in ev.store.records(ev.run["id"], suite)
+    ]
+    scored = [(s, c) for s, c in scored if s is not None]
+    scored.sort(key=lambda x: x[0], reverse=not lowest)
+    return [{"case_id": c, "score": s} for s, c in scored[:WORST_CASES]]
+
+
+def _threshold(gate: ThresholdGate, ev: Evidence) -> Verdict:
+    base = {
+        "gate_id": gate.id,
+        "type": gate.type,
+        "severity": gate.severity,
+        "suite": gate.suite,
+        "metric": gate.metric,
+    }
+    if gate.suite not in _suite_ids(ev.run):
+        return Verdict(
+            **base,
+            status="error",
+            message=f"run {ev.run['id']} has no suite {gate.suite!r} "
+            f"(it has: {', '.join(_suite_ids(ev.run)) or 'none'})",
+        )
+    metrics = ev.metrics().get(gate.suite, {})
+    m = metrics.get(gate.metric)
+    if m is None:
+        return Verdict(
+            **base,
+            status="error",
+            message=f"metric {gate.metric!r} is not in suite {gate.suite!r} of run "
+            f"{ev.run['id']} (available: {', '.join(sorted(metrics))})",
+        )
+    values = {"point": m.value, "lower_bound": m.ci_low, "upper_bound": m.ci_high}
+    decided = values[gate.bound]
+    comparator, threshold = (">=", gate.min) if gate.min is not None else ("<=", gate.max)
+    numbers = {
+        "observed": _finite(m.value),
+        "ci_low": _finite(m.ci_low),
+        "ci_high": _finite(m.ci_high),
+        "n": m.n,
+        "level": m.level,
+        "decided_on": _finite(decided),
+        "bound": gate.bound,
+        "comparator": comparator,
+        "threshold": threshold,
+        "evidence": {"run_id": ev.run["id"]},
+    }
+    if m.n < gate.min_n:
+        return Verdict(
+            **base,
+            **numbers,
+            status="error",
+            message=f"only {m.n} cases scored; the gate needs at least {gate.min_n}",
+        )
+    if decided is None or math.isnan(decided):
+        return Verdict(**base, **numbers, status="error", message="the metric has no value")
+    assert threshold is not None
+    ok = decided >= threshold if comparator == ">=" else decided <= threshold
+    if ok:
+        return Verdict(
+            **base,
+            **numbers,
+            status="pass",
+            message=f"{gate.bound} {decided:.4f} {comparator} {threshold}",
+        )
+    numbers["evidence"]["worst_cases"] = _worst_cases(
+        ev, gate.suite, gate.metric, lowest=comparator == ">="
+    )
+    return Verdict(
+        **base,
+        **numbers,
+        status="fail",
+        message=f"{gate.bound} {decided:.4f} is not {comparator} {threshold}",
+    )
+
+
+def _baseline(gate: BaselineGate, ev: Evidence) -> Verdict:
+    base = {
+        "gate_id": gate.id,
+        "type": gate.type,
+        "severity": gate.severity,
+        "suite": gate.suite,
+        "metric": gate.metric,
+        "margin": gate.margin,
+        "relative": gate.relative,
+    }
+    if ev.baseline is None:
+        return Verdict(
+            **base,
+            status="error",
+            message="this gate compares against a baseline run: give one "
+            "(--baseline / --finegate-baseline)",
+        )
+    for run in (ev.run, ev.baseline):
+        if gate.suite not in _suite_ids(run):
+            return Verdict(
+                **base, status="error", message=f"run {run['id']} has no suite {gate.suite!r}"
+            )
+    from finegate.harness._errors import InputError
+
+    try:
+        comparison = ev.comparison()
+    except InputError as e:
+        return Verdict(**base, status="error", message=str(e).splitlines()[0])
+    delta = next(
+        (d for d in comparison.deltas if d.suite_id == gate.suite and d.name == gate.metric), None
+    )
+    if delta is None:
+        return Verdict(
+            **base,
+            status="error",
+            message=f"metric {gate.metric!r} is missing from suite {gate.suite!r} "
+            "in one of the runs",
+        )
+    allowed = gate.margin * abs(delta.a.value) if gate.relative else gate.margin
+    evidence = {
+        "run_id": ev.run["id"],
+        "baseline_run_id": ev.baseline["id"],
+        "baseline_value": delta.a.value,
+        "delta": delta.delta,
+    }
+    numbers = {
+        "observed": _finite(delta.delta),
+        "ci_low": _finite(delta.ci_low),
+        "ci_high": _finite(delta.ci_high),
+        "n": delta.n_paired,
+        "level": delta.level,
+        "test": f"{delta.test}; non-inferiority on the paired {round(delta.level * 100)}% CI",
+        "p_value": _finite(delta.p_value),
+        "evidence": evidence,
+    }
+    if delta.n_paired < gate.min_n:
+        return Verdict(
+            **base,
+            **numbers,
+            status="error",
+            message=f"only {delta.n_paired} paired cases; the gate needs {gate.min_n}",
+        )
+    if gate.higher_is_better:
+        decided, comparator, threshold = delta.ci_low, ">=", -allowed
+    else:
+        decided, comparator, threshold = delta.ci_high, "<=", allowed
+    numbers.update(
+        {
+            "decided_on": _finite(decided),
+            "comparator": comparator,
+            "threshold": threshold,
+            "bound": "lower_bound" if gate.higher_is_better else "upper_bound",
+        }
+    )
+    if decided is None or math.isnan(decided):
+        return Verdict(
+            **base,
+            **numbers,
+            status="error",
+            message="the paired difference has no interval (too few cases)",
+        )
+    ok = decided >= threshold if gate.higher_is_better else decided <= threshold
+    verb = "drop" if gate.higher_is_better else "rise"
+    if ok:
+        return Verdict(
+            **base,
+            **numbers,
+            status="pass",
+            message=f"non-inferior: the {verb} of {gate.metric} stays within "
+            f"{allowed:.4f} of the baseline's {delta.a.value:.4f}",
+        )
+    worse = [
+        f.case_id
+        for f in comparison.flipped
+        if f.suite_id == gate.suite and f.metric == gate.metric and f.direction == "worse"
+    ]
+    evidence["worse_count"] = len(worse)
+    evidence["worse_cases"] = worse[:20]
+    return Verdict(
+        **base,
+        **numbers,
+        status="fail",
+        message=f"inferior: the paired interval allows a {verb} of more than "
+        f"{allowed:.4f} from the baseline's {delta.a.value:.4f}",
+    )
+
+
+def _governance(gate: GovernanceGate, ev: Evidence) -> Verdict:
+    base = {"gate_id": gate.id, "type": gate.type, "severity": gate.severity}
+    if gate.check == "approval":
+        names = {a.get("by") for a in ev.approvals}
+        missing = [p for p in gate.approvers if p not in names]
+        if missing:
+            return Verdict(
+                **base,
+                status="fail",
+                message=f"no approval recorded by {', '.join(missing)}",
+                evidence={"approvals": ev.approvals},
+            )
+        return Verdict(
+            **base,
+            status="pass",
+            message=f"approved by {', '.join(gate.approvers)}",
+            evidence={"approvals": ev.approvals},
+        )
+    if gate.check == "base_model":
+        system = ev.innermost_system()
+        names = {system.get("model"), system.get("weights_hash")}
+        want = gate.base_model or ""
+        ok = want in names or (
+            len(want) >= 12 and str(system.get("weights_hash", "")).startswith(want)
+        )
+        return Verdict(
+            **base,
+            status="pass" if ok else "fail",
+            message=f"base model {system.get('model')!r} (weights "
+            f"{str(system.get('weights_hash'))[:12]}) "
+            f"{'is' if ok else 'is not'} {want!r}",
+        )
+    if gate.check == "contamination":
+        return _contamination(gate, ev, base)
+    manifest, why = ev.manifest()
+    if manifest is None:
+        if why == "not fine-tuned":
+            return Verdict(
+                **base,
+                status="pass",
+                message="not applicable: the candidate has no adapter, so no "
+                "training data of its own",
+            )
+        return Verdict(
+            **base, status="error", message=f"no training manifest for the candidate ({why})"
+        )
+    dataset = manifest.get("dataset", {})
+    dp = manifest.get("dp") or {}
+    if gate.check == "provenance":
+        missing = dataset.get("provenance", {}).get("missing")
+        if missing is None:
+            return Verdict(
+                **base, status="error", message="the training manifest does not record provenance"
+            )
+        return Verdict(
+            **base,
+            status="pass" if missing == 0 else "fail",
+            observed=float(missing),
+            message="every training example has provenance"
+            if missing == 0
+            else f"{missing} training examples lack provenance (source, licence, consent)",
+        )
+    if gate.check == "dp_if_pii":
+        pii = dataset.get("pii", {})
+        found, scrubbed = int(pii.get("total", 0)), bool(pii.get("scrubbed", False))
+        if found == 0 or scrubbed:
+            return Verdict(
+                **base,
+                status="pass",
+                message="no PII left in the training data"
+                if found == 0
+                else f"{found} PII values were scrubbed before training",
+            )
+        if dp.get("epsilon") is not None:
+            return Verdict(
+                **base,
+                status="pass",
+                observed=float(dp["epsilon"]),
+                message=f"training data held {found} PII values; trained with DP "
+                f"(epsilon {dp['epsilon']})",
+            )
+        return Verdict(
+            **base,
+            status="fail",
+            message=f"training data held {found} PII values, unscrubbed, and the "
+            "candidate was trained without differential privacy",
+        )
+    # epsilon
+    eps = dp.get("epsilon")
+    if eps is None:
+        return Verdict(
+            **base,
+            status="fail",
+            threshold=gate.max,
+            comparator="<=",
+            message=f"trained without differential privacy; the policy caps epsilon at {gate.max}",
+        )
+    ok = gate.max is not None and float(eps) <= gate.max
+    return Verdict(
+        **base,
+        status="pass" if ok else "fail",
+        observed=float(eps),
+        threshold=gate.max,
+        comparator="<=",
+        message=f"epsilon {eps} (delta {dp.get('delta')}, accountant "
+        f"{dp.get('accountant')}) {'<=' if ok else '>'} {gate.max}",
+    )
+
+
+def _contamination(gate: GovernanceGate, ev: Evidence, base: dict[str, Any]) -> Verdict:
+    suite_hash = next((s["hash"] for s in ev.run["suites"] if s["id"] == gate.suite), None)
+    if suite_hash is None:
+        return Verdict(
+            **base,
+            status="error",
+            suite=gate.suite,
+            message=f"run {ev.run['id']} has no suite {gate.suite!r}",
+        )
+    manifest, _ = ev.manifest()
+    data_hash = (manifest or {}).get("dataset", {}).get("sha256")
+    for run in ev.store.list_runs(limit=1000, kind="contamination"):
+        if not any(s["hash"] == suite_hash for s in run["suites"]):
+            continue
+        if data_hash and run["system"].get("data_sha256") not in (None, data_hash):
+            continue
+        m = {x.name: x for x in ev.store.metrics(run["id"]).get(gate.suite, [])}.get("contaminated")
+        if m is None:
+            continue
+        ok = gate.max is not None and m.value <= gate.max
+        return Verdict(
+            **base,
+            status="pass" if ok else "fail",
+            suite=gate.suite,
+            metric="contaminated",
+            observed=m.value,
+            ci_low=m.ci_low,
+            ci_high=m.ci_high,
+            n=m.n,
+            level=m.level,
+            comparator="<=",
+            threshold=gate.max,
+            decided_on=m.value,
+            bound="point",
+            evidence={"contamination_run_id": run["id"]},
+            message=f"{m.value:.1%} of the cases appear in the training data "
+            f"({'within' if ok else 'above'} the limit {gate.max:.1%})",
+        )
+    return Verdict(
+        **base,
+        status="error",
+        suite=gate.suite,
+        message=f"no contamination check of suite {gate.suite!r} in the store: run "
+        "`finegate contamination --train DATA --suite ...`",
+    )
+
+
+def _apply_severity(gate: Any, verdict: Verdict, policy: Policy, today: date) -> Verdict:
+    if verdict.status != "fail":
+        return verdict
+    waiver = policy.waiver_for(gate.id)
+    if waiver is not None:
+        info = waiver.model_dump(mode="json")
+        if waiver.active(today):
+            return _replace(
+                verdict,
+                status="waived",
+                waiver=info,
+                message=f"{verdict.message} (waived by {waiver.owner} until {waiver.expires})",
+            )
+        verdict = _replace(
+            verdict,
+            waiver=info,
+            message=f"{verdict.message}; the waiver by {waiver.owner} expired on "
+            f"{waiver.expires} and no longer applies",
+        )
+    if gate.severity == "warn":
+        return _replace(verdict, status="warn")
+    return verdict
+
+
+def _replace(verdict: Verdict, **changes: Any) -> Verdict:
+    from dataclasses import replace
+
+    return replace(verdict, **changes)
+
+
+def evaluate(policy: Policy, evidence: Evidence) -> PolicyVerdict:
+    """Every gate of ``policy`` on the evidence, and the overall verdict."""
+    verdicts: list[Verdict] = []
+    missing_suites = [s for s in policy.suites if s not in _suite_ids(evidence.run)]
+    for suite in missing_suites:
+        verdicts.append(
+            Verdict(
+                gate_id=f"requires:{suite}",
+                type="requirement",
+                severity="block",
+                status="error",
+                suite=suite,
+                message=f"the policy requires suite {suite!r}; run "
+                f"{evidence.run['id']} does not have it",
+            )
+        )
+    for gate in policy.gates:
+        if isinstance(gate, ThresholdGate):
+            verdict = _threshold(gate, evidence)
+        elif isinstance(gate, BaselineGate):
+            verdict = _baseline(gate, evidence)
+        else:
+            verdict = _governance(gate, evidence)
+        verdicts.append(_apply_severity(gate, verdict, policy, evidence.today))
+    return PolicyVerdict(
+        id=str(uuid.uuid4()),
+        created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        policy_id=policy.id,
+        policy_version=policy.version,
+        policy_hash=policy.hash(),
+        run_id=evidence.run["id"],
+        baseline_run_id=evidence.baseline["id"] if evidence.baseline else None,
+        fingerprint=evidence.run["fingerprint"],
+        status=overall_status(verdicts),
+        gates=tuple(verdicts),
+    )
+
+
+def check_policy(
+    policy: Policy,
+    store: Store,
+    run: str,
+    baseline: str | None = None,
+    *,
+    approvals: list[dict[str, Any]] | None = None,
+    today: date | None = None,
+    save: bool = True,
+) -> PolicyVerdict:
+    """Load the runs, evaluate the policy and store the verdict."""
+    evidence = Evidence(
+        store=store,
+        run=store.get_run(run),
+        baseline=store.get_run(baseline) if baseline else None,
+        approvals=list(approvals or []),
+    )
+    if today is not None:
+        evidence.today = today
+    verdict = evaluate(policy, evidence)
+    if save:
+        store.save_verdict(verdict.to_dict())
+    return verdict

@@ -1,0 +1,207 @@
+"""Policies: what a candidate must show before it may ship.
+
+A policy is YAML validated by these pydantic models; every problem is reported
+at once as ``file:line: field: message``. Three kinds of gate:
+
+- **threshold**: a metric of the candidate run against ``min`` or ``max``,
+  decided on (``decide_on``) the point estimate or an interval bound (the lower bound for a
+  minimum and the upper bound for a maximum by default: "at least 0.8" means
+  "at least 0.8 even at the pessimistic end of the interval");
+- **baseline**: the candidate against a baseline run on the same suite hash,
+  non-inferior within an absolute or relative margin, decided on the paired
+  interval, with the test named in the verdict;
+- **governance**: facts about how the candidate was made (training-data
+  provenance, differential privacy when the data held PII, the epsilon ceiling,
+  contamination, named approvals, the base model).
+
+The policy hash covers the validated content (comments and key order do not
+matter) and is recorded with every verdict.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from finegate.harness._config import parse_yaml_model
+from finegate.harness._hashing import sha256_json
+
+Severity = Literal["block", "warn"]
+Bound = Literal["point", "lower_bound", "upper_bound"]
+GOVERNANCE_CHECKS = (
+    "provenance",
+    "dp_if_pii",
+    "epsilon",
+    "contamination",
+    "approval",
+    "base_model",
+)
+
+
+class _Gate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    description: str = ""
+    severity: Severity = "block"
+
+
+class ThresholdGate(_Gate):
+    type: Literal["threshold"] = "threshold"
+    suite: str
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    decide_on: Bound | None = None
+    min_n: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> ThresholdGate:
+        if (self.min is None) == (self.max is None):
+            raise ValueError("give exactly one of 'min' and 'max'")
+        return self
+
+    @property
+    def bound(self) -> Bound:
+        if self.decide_on is not None:
+            return self.decide_on
+        return "lower_bound" if self.min is not None else "upper_bound"
+
+
+class BaselineGate(_Gate):
+    type: Literal["baseline"] = "baseline"
+    suite: str
+    metric: str
+    margin: float = Field(ge=0.0, description="how much worse than the baseline is acceptable")
+    relative: bool = Field(False, description="margin as a fraction of the baseline's value")
+    higher_is_better: bool = True
+    min_n: int = Field(1, ge=1)
+
+
+class GovernanceGate(_Gate):
+    type: Literal["governance"] = "governance"
+    check: Literal["provenance", "dp_if_pii", "epsilon", "contamination", "approval", "base_model"]
+    max: float | None = Field(None, description="epsilon ceiling, or contamination rate limit")
+    suite: str | None = Field(None, description="contamination: the evaluation suite checked")
+    approvers: list[str] = Field(default_factory=list, description="approval: who must approve")
+    base_model: str | None = Field(None, description="base_model: name or weights hash")
+
+    @model_validator(mode="after")
+    def _needs(self) -> GovernanceGate:
+        need = {
+            "epsilon": ["max"],
+            "contamination": ["max", "suite"],
+            "approval": ["approvers"],
+            "base_model": ["base_model"],
+        }.get(self.check, [])
+        missing = [f for f in need if getattr(self, f) in (None, [], "")]
+        if missing:
+            raise ValueError(f"check {self.check!r} needs {', '.join(missing)}")
+        return self
+
+
+Gate = Annotated[ThresholdGate | BaselineGate | GovernanceGate, Field(discriminator="type")]
+
+
+class Waiver(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gate: str
+    owner: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+    expires: date
+
+    def active(self, today: date) -> bool:
+        return today <= self.expires
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    version: str
+    description: str = ""
+    suites: list[str] = Field(default_factory=list, description="suites the run must hold")
+    gates: list[Gate] = Field(min_length=1)
+    waivers: list[Waiver] = Field(default_factory=list)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int | float) else v
+
+    @field_validator("gates", mode="before")
+    @classmethod
+    def _infer_type(cls, gates: Any) -> Any:
+        """``type`` may be left out: ``check`` makes a governance gate, ``margin`` a
+        baseline gate, anything else a threshold gate."""
+        if not isinstance(gates, list):
+            return gates
+        out = []
+        for g in gates:
+            if isinstance(g, dict):
+                # `on:` reads naturally but YAML 1.1 parses the key `on` as true
+                for key in (True, "on"):
+                    if key in g and "decide_on" not in g:
+                        g = {("decide_on" if k == key else k): v for k, v in g.items()}
+                if "type" not in g:
+                    kind = (
+                        "governance"
+                        if "check" in g
+                        else "baseline"
+                        if "margin" in g
+                        else "threshold"
+                    )
+                    g = {"type": kind, **g}
+            out.append(g)
+        return out
+
+    @field_validator("gates", mode="after")
+    @classmethod
+    def _unique_ids(cls, gates: list[Any]) -> list[Any]:
+        ids = [g.id for g in gates]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"gate ids must be unique: {', '.join(dupes)}")
+        return gates
+
+    @field_validator("waivers", mode="after")
+    @classmethod
+    def _known_gates(cls, waivers: list[Waiver], info: ValidationInfo) -> list[Waiver]:
+        ids = {g.id for g in info.data.get("gates", [])}
+        unknown = [w.gate for w in waivers if w.gate not in ids]
+        if ids and unknown:
+            raise ValueError(f"waivers name unknown gates: {', '.join(unknown)}")
+        return waivers
+
+    def hash(self) -> str:
+        return sha256_json(self.model_dump(mode="json"))
+
+    def waiver_for(self, gate_id: str) -> Waiver | None:
+        return next((w for w in self.waivers if w.gate == gate_id), None)
+
+
+def load_policy(path: str | Path) -> Policy:
+    """A policy file, or a built-in pack by name (``default``, ``regulated``)."""
+    p = Path(path)
+    if not p.exists() and p.suffix not in (".yaml", ".yml"):
+        from finegate.policies import builtin_policies
+
+        packs = builtin_policies()
+        if str(path) in packs:
+            p = packs[str(path)]
+    return parse_yaml_model(p, Policy)[0]
+
+
+def policy_json_schema() -> dict[str, Any]:
+    return Policy.model_json_schema()
