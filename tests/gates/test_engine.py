@@ -189,7 +189,6 @@ def test_governance_gates_read_the_training_manifest(runs, tmp_path):
 
 
 def test_approvals_and_contamination(runs, tmp_path):
-    from finegate.harness import resolve_suite  # noqa: F401  (suite only for its path)
     from finegate.harness._contamination import check_contamination
     from finegate.harness._suite import load_suite
 
@@ -207,6 +206,11 @@ def test_approvals_and_contamination(runs, tmp_path):
     later = decide(runs, tmp_path, gates, approvals=approvals)
     assert later.gates[0].status == "pass"
     assert later.gates[1].status == "fail" and later.gates[1].observed == pytest.approx(1 / 60)
+    assert later.gates[1].evidence["contamination_run_id"]
+    tolerant = decide(
+        runs, tmp_path, "  - {id: clean, check: contamination, suite: test/triage, max: 0.05}\n"
+    )
+    assert tolerant.gates[0].status == "pass"
 
 
 def test_verdicts_are_stored_with_the_policy_hash(runs, tmp_path):
