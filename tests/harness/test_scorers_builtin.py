@@ -139,7 +139,7 @@ def test_vectorised_bootstrap_equals_one_call_per_resample():
     rng = np.random.default_rng(0)
     labels = ["a", "b", "c"]
     facts = [
-        {"gold": labels[int(g)], "pred": (labels + [None, "zzz"])[int(p)]}
+        {"gold": labels[int(g)], "pred": [*labels, None, "zzz"][int(p)]}
         for g, p in zip(rng.integers(0, 3, 40), rng.integers(0, 5, 40), strict=True)
     ]
     idx = rng.integers(0, 40, size=(25, 40))
