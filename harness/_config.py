@@ -59,11 +59,19 @@ def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 
 
 def problems_from_validation(
-    err: ValidationError, *, file: str, node: yaml.Node | None = None, line: int | None = None
+    err: ValidationError,
+    *,
+    file: str,
+    node: yaml.Node | None = None,
+    line: int | None = None,
+    prefix: tuple[Any, ...] = (),
 ) -> list[Problem]:
+    """``prefix`` locates a block validated on its own (a recipe's ``config:``)."""
     problems = []
     for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = prefix + tuple(
+            p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+        )
         msg = e["msg"]
         if e["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             msg = "unknown field"

@@ -48,7 +48,7 @@ def _detect(obj: dict[str, Any]) -> str | None:
         return "chat"
     if "instruction" in obj:
         return "alpaca"
-    if "prompt" in obj and "completion" in obj:
+    if "prompt" in obj or "completion" in obj:
         return "prompt_completion"
     if "text" in obj:
         return "text"

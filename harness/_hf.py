@@ -132,7 +132,99 @@ def resolve_model_ref(ref: str) -> Path:
         ) from None
 
 
-def _pick_device(device: str) -> str:
+def _folder_and_file(path: Path) -> tuple[Path, dict[str, str]]:
+    """A model folder, or a ``.gguf`` file inside one (transformers' ``gguf_file``)."""
+    if path.is_file():
+        return path.parent, {"gguf_file": path.name}
+    return path, {}
+
+
+def load_tokenizer(path: Path) -> Any:
+    """The model's tokenizer, padding on the left, with a pad token."""
+    from transformers import AutoTokenizer
+
+    folder, extra = _folder_and_file(path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, **extra)
+    except (OSError, ValueError) as e:
+        raise InputError(Problem(f"cannot load the tokenizer: {e}", file=str(path))) from None
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token_id is None:
+        if tokenizer.eos_token_id is not None:
+            tokenizer.pad_token = tokenizer.eos_token
+        else:
+            tokenizer.pad_token_id = 0
+    return tokenizer
+
+
+def quantization_kwargs(device: str, dtype: Any) -> dict[str, Any]:
+    """``from_pretrained`` arguments for NF4 4-bit weights with double quantisation:
+    fp32 compute on CPU (no bf16 instructions there), the given dtype on CUDA."""
+    import torch
+
+    try:
+        import bitsandbytes  # noqa: F401
+        from transformers import BitsAndBytesConfig
+    except ImportError:
+        raise InputError(
+            "4-bit loading needs bitsandbytes: pip install 'finegate[quant]'"
+        ) from None
+    compute = dtype if device.startswith("cuda") else torch.float32
+    config = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute,
+    )
+    return {
+        "quantization_config": config,
+        "device_map": {"": 0} if device.startswith("cuda") else "cpu",
+        "dtype": compute,
+    }
+
+
+def load_causal_lm(path: Path, *, dtype: Any, device: str, load_in_4bit: bool = False) -> Any:
+    """A transformers causal LM on ``device`` (in 4-bit NF4 when asked)."""
+    from transformers import AutoModelForCausalLM
+
+    folder, extra = _folder_and_file(path)
+    kwargs: dict[str, Any] = {"dtype": dtype, **extra}
+    if load_in_4bit:
+        kwargs.update(quantization_kwargs(device, dtype))
+    try:
+        model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+    except (OSError, ValueError) as e:
+        raise InputError(Problem(f"cannot load the model: {e}", file=str(path))) from None
+    if not load_in_4bit:
+        model.to(device)
+    return model
+
+
+def uses_chat_template(tokenizer: Any, chat: str = "auto") -> bool:
+    """``auto``: the tokenizer's chat template when it has one; ``on``: required; ``off``: never."""
+    if chat == "off":
+        return False
+    has = bool(getattr(tokenizer, "chat_template", None))
+    if chat == "on" and not has:
+        raise CapabilityError("chat=on but the tokenizer has no chat template")
+    return has
+
+
+def render_prompt(tokenizer: Any, prompt: Prompt, chat: str = "auto") -> str:
+    """The exact text a model sees for a prompt, up to where its answer starts.
+
+    Training renders prompts with this same function, so a fine-tune learns to
+    answer exactly the text it is evaluated on."""
+    if isinstance(prompt, str):
+        return prompt
+    if uses_chat_template(tokenizer, chat):
+        return tokenizer.apply_chat_template(
+            [asdict(m) for m in prompt], tokenize=False, add_generation_prompt=True
+        )
+    return render_plain(prompt)
+
+
+def pick_device(device: str) -> str:
     import torch
 
     if device == "auto":
@@ -140,7 +232,7 @@ def _pick_device(device: str) -> str:
     return device
 
 
-def _pick_dtype(dtype: str, device: str) -> torch.dtype:
+def pick_dtype(dtype: str, device: str) -> torch.dtype:
     import torch
 
     if dtype == "auto":
@@ -236,7 +328,7 @@ class HFModel:
         return self._fingerprint
 
     def execution_key(self) -> str:
-        return _pick_device(self.device_name).split(":")[0]
+        return pick_device(self.device_name).split(":")[0]
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -247,9 +339,9 @@ class HFModel:
             "adapter": str(self.adapter_path) if self.adapter_path else None,
             "adapter_hash": self.adapter_hash(),
             "dtype": str(
-                self._dtype or _pick_dtype(self.dtype_name, self.execution_key())
+                self._dtype or pick_dtype(self.dtype_name, self.execution_key())
             ).removeprefix("torch."),
-            "device": self._device or _pick_device(self.device_name),
+            "device": self._device or pick_device(self.device_name),
             "load_in_4bit": self.load_in_4bit,
             "chat": self.chat,
             "fingerprint": self.fingerprint(),
@@ -259,7 +351,8 @@ class HFModel:
 
     @property
     def tokenizer(self) -> Any:
-        self._load()
+        if self._tokenizer is None:
+            self._tokenizer = load_tokenizer(self.model_path)
         return self._tokenizer
 
     @property
@@ -277,61 +370,17 @@ class HFModel:
         if self._model is not None:
             return
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        device = _pick_device(self.device_name)
-        dtype = _pick_dtype(self.dtype_name, device)
-        kwargs: dict[str, Any] = {"dtype": dtype}
-        if self.model_path.is_file():
-            folder, kwargs["gguf_file"] = self.model_path.parent, self.model_path.name
-        else:
-            folder = self.model_path
-        tok_kwargs = {"gguf_file": kwargs["gguf_file"]} if "gguf_file" in kwargs else {}
-        if self.load_in_4bit:
-            kwargs.update(self._quantization(device, dtype))
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(folder, **tok_kwargs)
-            model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
-        except (OSError, ValueError) as e:
-            raise InputError(
-                Problem(f"cannot load the model: {e}", file=str(self.model_path))
-            ) from None
-        if not self.load_in_4bit:
-            model.to(device)
+        device = pick_device(self.device_name)
+        dtype = pick_dtype(self.dtype_name, device)
+        model = load_causal_lm(
+            self.model_path, dtype=dtype, device=device, load_in_4bit=self.load_in_4bit
+        )
         if self.adapter_path is not None:
             model = self._attach_adapter(model)
         model.eval()
-        tokenizer.padding_side = "left"
-        if tokenizer.pad_token_id is None:
-            if tokenizer.eos_token_id is not None:
-                tokenizer.pad_token = tokenizer.eos_token
-            else:
-                tokenizer.pad_token_id = 0
-        self._tokenizer, self._model, self._device, self._dtype = tokenizer, model, device, dtype
+        self._model, self._device, self._dtype = model, device, dtype
         torch.manual_seed(0)
-
-    def _quantization(self, device: str, dtype: Any) -> dict[str, Any]:
-        import torch
-
-        try:
-            import bitsandbytes  # noqa: F401
-            from transformers import BitsAndBytesConfig
-        except ImportError:
-            raise InputError(
-                "4-bit loading needs bitsandbytes: pip install 'finegate[quant]'"
-            ) from None
-        compute = dtype if device.startswith("cuda") else torch.float32
-        config = BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=compute,
-        )
-        return {
-            "quantization_config": config,
-            "device_map": {"": 0} if device.startswith("cuda") else "cpu",
-            "dtype": compute,
-        }
 
     def _attach_adapter(self, model: Any) -> Any:
         from peft import PeftModel
@@ -352,23 +401,9 @@ class HFModel:
 
     # -- prompts ------------------------------------------------------------------------
 
-    def _use_chat(self) -> bool:
-        if self.chat == "off":
-            return False
-        has = bool(getattr(self.tokenizer, "chat_template", None))
-        if self.chat == "on" and not has:
-            raise CapabilityError(f"{self.name}: chat=on but the tokenizer has no chat template")
-        return has
-
     def render(self, prompt: Prompt) -> str:
         """The exact text the model sees for a prompt."""
-        if isinstance(prompt, str):
-            return prompt
-        if self._use_chat():
-            return self.tokenizer.apply_chat_template(
-                [asdict(m) for m in prompt], tokenize=False, add_generation_prompt=True
-            )
-        return render_plain(prompt)
+        return render_prompt(self.tokenizer, prompt, self.chat)
 
     def _encode(self, text: str) -> list[int]:
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]

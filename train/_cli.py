@@ -1,0 +1,148 @@
+"""``finegate train`` and ``finegate data prepare``, contributed through ``finegate.commands``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from finegate.harness._cli import emit_json, json_option
+
+
+@click.command("train")
+@click.option("--recipe", "-r", "recipe_path", required=True, help="Recipe YAML.")
+@click.option("--output", "-o", default=None, help="Adapter folder (default: the recipe's).")
+@click.option("--no-resume", is_flag=True, help="Start over even if a checkpoint exists.")
+@json_option
+def train_command(recipe_path: str, output: str | None, no_resume: bool, as_json: bool) -> None:
+    """Train an adapter from a recipe; resumes from its checkpoint after a kill."""
+    from finegate.train._recipe import load_recipe
+    from finegate.train._run import train
+
+    recipe, config = load_recipe(recipe_path)
+    from finegate.harness._progress import progress_bar
+
+    base = Path(recipe_path).resolve().parent
+    with progress_bar(enabled=not as_json) as update:
+
+        def on_step(info: dict[str, Any]) -> None:
+            if update is not None:
+                update(f"training {recipe.id}", info["step"], info["total"], loss=info["loss"])
+
+        run, dataset = train(
+            recipe, config, output=output, base_dir=base, resume=not no_resume, on_step=on_step
+        )
+    m = run.manifest
+    if as_json:
+        emit_json({"adapter": str(run.adapter_dir), "resumed": run.resumed, "manifest": m})
+        return
+    last = m["loss_curve"][-1]["loss"] if m["loss_curve"] else float("nan")
+    click.echo(
+        f"adapter {run.adapter_dir}  ({m['recipe']['method']}, {m['steps']} steps, "
+        f"{m['wall_time_s']:.0f} s{', resumed' if run.resumed else ''})"
+    )
+    click.echo(
+        f"final train loss {last:.4f}; validation "
+        + ", ".join(f"{v['loss']:.4f}" for v in m["validation_curve"])
+    )
+    if m.get("dp"):
+        dp = m["dp"]
+        click.echo(
+            f"DP: epsilon {dp['epsilon']:.3f} at delta {dp['delta']:.2e} ({dp['accountant']}"
+            f"), noise {dp['noise_multiplier']:.3f}, clip {dp['max_grad_norm']}, "
+            f"sample rate {dp['sample_rate']:.4f}, {dp['steps']} steps"
+        )
+    click.echo(f"data {dataset.hash[:12]}: {m['dataset']['counts']}")
+
+
+@click.group("data")
+def data_group() -> None:
+    """Training data: prepare (validate, dedup, PII census, split, manifest)."""
+
+
+@data_group.command("prepare")
+@click.argument("data")
+@click.option("--output", "-o", required=True, help="Folder for the splits and the manifest.")
+@click.option(
+    "--format",
+    "data_format",
+    default=None,
+    type=click.Choice(["chat", "alpaca", "prompt_completion", "text"]),
+)
+@click.option("--splits", default="0.8,0.1,0.1", show_default=True)
+@click.option(
+    "--near",
+    default=0.9,
+    show_default=True,
+    type=click.FloatRange(0.01, 1.0),
+    help="Jaccard similarity (word 5-grams) that makes a near duplicate.",
+)
+@click.option(
+    "--pii", default="pattern", show_default=True, type=click.Choice(["spacy", "pattern", "off"])
+)
+@click.option("--scrub-pii", is_flag=True, help="Replace PII by <ENTITY_TYPE> before training.")
+@click.option("--require-provenance", is_flag=True)
+@click.option("--canaries", default=0, show_default=True, type=click.IntRange(0))
+@click.option("--canary-repeats", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=0, show_default=True)
+@json_option
+def data_prepare(
+    data: str,
+    output: str,
+    data_format: str | None,
+    splits: str,
+    near: float,
+    pii: str,
+    scrub_pii: bool,
+    require_provenance: bool,
+    canaries: int,
+    canary_repeats: int,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Validate DATA (chat, alpaca or prompt/completion JSONL) and write its splits."""
+    from pydantic import ValidationError
+
+    from finegate.harness._errors import InputError
+    from finegate.train._data import prepare
+    from finegate.train._recipe import CanaryConfig, DataConfig
+
+    try:
+        ratios = tuple(float(x) for x in splits.split(","))
+        config = DataConfig(
+            path=data,
+            format=data_format,
+            splits=ratios,
+            near_duplicate=near,
+            pii=pii,
+            scrub_pii=scrub_pii,
+            require_provenance=require_provenance,
+            canaries=CanaryConfig(count=canaries, repetitions=canary_repeats),
+        )
+    except (ValueError, ValidationError) as e:
+        raise InputError(f"bad option: {str(e).splitlines()[-1] if str(e) else e}") from None
+    dataset = prepare(config, seed=seed)
+    folder = dataset.write(output)
+    m = dataset.manifest
+    if as_json:
+        emit_json({"output": str(folder), "manifest": m})
+        return
+    c = m["counts"]
+    click.echo(
+        f"{data}: {c['read']} examples read, {c['dropped_exact']} exact and "
+        f"{c['dropped_near']} near duplicates dropped (see dropped.jsonl)"
+    )
+    click.echo(
+        f"split: {c['train']} train, {c['validation']} validation, {c['test']} test"
+        + (f"; {c['canary_copies']} canary copies in train" if c["canary_copies"] else "")
+    )
+    click.echo(
+        f"PII: {m['pii'].get('total', 0)} values {m['pii'].get('by_type', {})}"
+        + (" (scrubbed)" if m["pii"].get("scrubbed") else "")
+    )
+    click.echo(
+        f"provenance missing for {m['provenance']['missing']} examples; largest repeat "
+        f"count {m['group_privacy']['max_record_repeats']}"
+    )
+    click.echo(f"dataset {m['sha256'][:12]} written to {folder}")

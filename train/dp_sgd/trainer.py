@@ -1,0 +1,163 @@
+"""``dp-sgd``: differentially private LoRA with opacus.
+
+Only the LoRA parameters train; the base is frozen. opacus computes each
+example's gradient, clips it to ``max_grad_norm``, adds Gaussian noise whose
+scale it computes from the target epsilon, delta and the number of epochs, and
+samples batches by Poisson sampling, as the accountant (PRV by default, RDP on
+request) assumes. The loss is the mean over each sequence's answer tokens, so
+one example is one privacy unit. A Poisson batch can be empty: then the step
+still happens, with noise only, and is accounted for.
+
+Not allowed with DP-SGD, with the reason in the error: gradient accumulation
+(a step would mix batches the accountant treats as separate), gradient
+checkpointing (opacus then sees no per-example gradients), and a base whose
+trainable modules opacus cannot make private (its validator's messages).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from finegate.harness._errors import InputError
+from finegate.train._loop import PeftTrainer, _Context
+from finegate.train._tokenize import answer_losses, collate
+from finegate.train.dp_sgd.config import DpSgdSettings
+
+
+class DpSgdTrainer(PeftTrainer):
+    name = "dp-sgd"
+    config_class = DpSgdSettings
+
+    @classmethod
+    def check(cls, recipe: Any, config: Any) -> list[tuple[tuple[Any, ...], str]]:
+        problems = []
+        if recipe.training.gradient_accumulation != 1:
+            problems.append(
+                (
+                    ("training", "gradient_accumulation"),
+                    "DP-SGD takes one Poisson batch per step; use batch_size instead",
+                )
+            )
+        if recipe.training.gradient_checkpointing:
+            problems.append(
+                (
+                    ("training", "gradient_checkpointing"),
+                    "opacus gets no per-example gradients under checkpointing",
+                )
+            )
+        return problems
+
+    def describe_method(self, config: Any) -> dict[str, Any]:
+        lora = config.model_dump(mode="json", include={"r", "alpha", "dropout", "target_modules"})
+        return {"lora": lora, "load_in_4bit": False}
+
+    def setup(self, ctx: _Context) -> None:
+        import torch
+        from opacus import PrivacyEngine
+        from opacus.validators import ModuleValidator
+
+        ctx.model.train()
+        errors = ModuleValidator.validate(ctx.model, strict=False)
+        if errors:
+            raise InputError([f"opacus cannot make this model private: {e}" for e in errors])
+        n = len(ctx.train_set)
+        cfg = ctx.config
+        delta = cfg.delta if cfg.delta is not None else 1.0 / n
+        # opacus samples indices; the batches are collated by the shared loop
+        indices = torch.utils.data.TensorDataset(torch.arange(n))
+        loader = torch.utils.data.DataLoader(
+            indices, batch_size=ctx.recipe.training.batch_size, generator=ctx.generators["data"]
+        )
+        engine = PrivacyEngine(accountant=cfg.accountant)
+        try:
+            model, optimizer, dp_loader = engine.make_private_with_epsilon(
+                module=ctx.model,
+                optimizer=ctx.optimizer,
+                data_loader=loader,
+                target_epsilon=cfg.target_epsilon,
+                target_delta=delta,
+                epochs=ctx.recipe.training.epochs,
+                max_grad_norm=cfg.max_grad_norm,
+                poisson_sampling=True,
+                grad_sample_mode=cfg.grad_sample_mode,
+            )
+        except ValueError as e:
+            raise InputError(f"opacus cannot reach epsilon {cfg.target_epsilon}: {e}") from None
+        ctx.model, ctx.optimizer = model, optimizer
+        ctx.dp = {"engine": engine, "loader": dp_loader, "delta": delta}
+
+    def batches_per_epoch(self, ctx: _Context) -> int:
+        return len(ctx.dp["loader"])
+
+    def epoch_batches(self, ctx: _Context, epoch: int) -> list[list[int]]:
+        """This epoch's Poisson batches, from a generator seeded by the epoch so a
+        resumed run draws the same ones."""
+        ctx.generators["data"].manual_seed(ctx.recipe.training.seed * 1000 + epoch)
+        return [list(b) for b in ctx.dp["loader"].batch_sampler]
+
+    def step(self, ctx: _Context, batch: list[int], accumulate: int, last: bool) -> float:
+        optimizer = ctx.optimizer
+        ctx.set_lr()
+        if not batch:
+            self._noise_only_step(ctx)
+            loss = math.nan
+        else:
+            data = collate([ctx.train_set[i] for i in batch], ctx.pad)
+            data = {k: v.to(ctx.device) for k, v in data.items()}
+            loss_t = answer_losses(ctx.model, data).mean()
+            loss_t.backward()
+            optimizer.step()
+            loss = float(loss_t.detach())
+        optimizer.zero_grad(set_to_none=True)
+        ctx.stepped = True
+        return loss
+
+    def _noise_only_step(self, ctx: _Context) -> None:
+        """An empty Poisson batch: the release is noise alone, and it is accounted."""
+        import torch
+
+        optimizer = ctx.optimizer
+        for p in optimizer.params:
+            p.summed_grad = torch.zeros_like(p)
+        optimizer.add_noise()
+        optimizer.scale_grad()
+        if optimizer.step_hook:
+            optimizer.step_hook(optimizer)
+        optimizer.original_optimizer.step()
+
+    def save_extra(self, ctx: _Context) -> None:
+        """The accountant's history goes into every checkpoint: a resumed run
+        must count the steps taken before the kill."""
+        history = ctx.dp["engine"].accountant.history
+        ctx.state["extra"]["accountant_history"] = [list(h) for h in history]
+
+    def restore(self, ctx: _Context, saved: dict[str, Any]) -> None:
+        history = saved["state"]["extra"].get("accountant_history", [])
+        ctx.dp["engine"].accountant.history = [tuple(h) for h in history]
+
+    def dp_summary(self, ctx: _Context) -> dict[str, Any]:
+        engine, delta = ctx.dp["engine"], ctx.dp["delta"]
+        epsilon = float(engine.get_epsilon(delta))
+        group = ctx.group_privacy
+        k = max(
+            1,
+            int(group.get("max_record_repeats") or 1),
+            int(group.get("max_pii_value_repeats") or 1),
+        )
+        return {
+            "epsilon": epsilon,
+            "delta": delta,
+            "target_epsilon": ctx.config.target_epsilon,
+            "accountant": ctx.config.accountant,
+            "noise_multiplier": float(ctx.optimizer.noise_multiplier),
+            "max_grad_norm": ctx.config.max_grad_norm,
+            "sample_rate": float(ctx.dp["loader"].sample_rate),
+            "expected_batch_size": ctx.optimizer.expected_batch_size,
+            "steps": sum(h[2] for h in engine.accountant.history),
+            "grad_sample_mode": ctx.config.grad_sample_mode,
+            # group privacy: k copies of a record get (k eps, k e^((k-1) eps) delta)
+            "group_size": k,
+            "group_epsilon": k * epsilon,
+            "group_delta": min(1.0, k * math.exp((k - 1) * epsilon) * delta),
+        }
