@@ -10,7 +10,7 @@ from .conftest import arithmetic_rows, write_jsonl
 
 
 def test_data_prepare_writes_splits_and_manifest(tmp_path):
-    rows = arithmetic_rows(30) + [arithmetic_rows(1)[0]]
+    rows = [*arithmetic_rows(30), arithmetic_rows(1)[0]]
     rows[3] = {**rows[3], "prompt": rows[3]["prompt"] + " Mail me: ana.lima@example.org"}
     data = write_jsonl(tmp_path / "d.jsonl", rows)
     out = tmp_path / "prepared"
