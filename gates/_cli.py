@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from finegate.harness._cli import emit_json, json_option, open_store, store_option
+from finegate.harness._cli import emit_json, json_option, store_option
+from finegate.harness._cli_governance import _actor, _registry, actor_option, registry_option
 
 EXIT = {"pass": 0, "fail": 1, "error": 2}
 
@@ -63,6 +64,7 @@ def print_verdict(verdict: Any) -> None:
 @click.option("--baseline", "-b", "baseline_ref", default=None, help="The baseline run.")
 @click.option("--junit", "junit_path", default=None, help="Also write JUnit XML here.")
 @store_option
+@registry_option
 @json_option
 def gate_command(
     policy_ref: str,
@@ -70,15 +72,20 @@ def gate_command(
     baseline_ref: str | None,
     junit_path: str | None,
     store: str | None,
+    registry_uri: str | None,
     as_json: bool,
 ) -> None:
-    """Decide a candidate run against a policy; store the verdict."""
+    """Decide a candidate run against a policy; store the verdict.
+
+    Approvals for the run's model are read from the registry."""
     from finegate.gates._engine import check_policy
     from finegate.gates._junit import write_junit
     from finegate.gates._policy import load_policy
 
     policy = load_policy(policy_ref)
-    verdict = check_policy(policy, open_store(store, create=False), run_ref, baseline_ref)
+    st, reg = _registry(store, registry_uri)
+    approvals = reg.approvals_for_fingerprint(st.get_run(run_ref)["fingerprint"])
+    verdict = check_policy(policy, st, run_ref, baseline_ref, approvals=approvals)
     if junit_path:
         write_junit(verdict, junit_path)
     if as_json:
@@ -142,3 +149,40 @@ def policy_list(as_json: bool) -> None:
             f"{r['name']}  v{r['version']}  {r['gates']} gates  hash {r['hash'][:12]}  "
             f"{r['description']}"
         )
+
+
+@click.command("promote")
+@click.argument("ref")
+@click.option("--to", "alias", required=True, help="The alias: candidate, staging, production...")
+@click.option("--policy", "-p", "policy_ref", required=True)
+@store_option
+@registry_option
+@actor_option
+@json_option
+def promote_command(
+    ref: str,
+    alias: str,
+    policy_ref: str,
+    store: str | None,
+    registry_uri: str | None,
+    actor: str | None,
+    as_json: bool,
+) -> None:
+    """Move ALIAS to a version, only on a passing verdict of the policy for that exact model."""
+    from finegate.gates._policy import load_policy
+    from finegate.harness._promotion import PromotionRefused, promote
+
+    st, reg = _registry(store, registry_uri)
+    policy = load_policy(policy_ref)
+    try:
+        result = promote(reg, st, ref, alias, policy, actor=_actor(actor))
+    except PromotionRefused as e:
+        if as_json:
+            emit_json({"promoted": False, "reasons": e.reasons})
+        else:
+            click.echo(f"finegate: refused: {e}", err=True)
+        sys.exit(1)
+    if as_json:
+        emit_json({"promoted": True, **result})
+    else:
+        click.echo(f"{result['version']} is now {alias!r} (verdict {result['verdict_id']})")

@@ -570,6 +570,16 @@ def suites_check(paths: tuple[str, ...]) -> None:
         raise InputError(problems)
 
 
+def _add_governance_commands() -> None:
+    from finegate.harness._cli_governance import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+_add_governance_commands()
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="finegate")
 

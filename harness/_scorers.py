@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from finegate.harness._registry import Registry
+from finegate.harness._plugins import PluginRegistry
 from finegate.harness._types import Case, Output
 
 Score = float | None
@@ -66,7 +66,7 @@ def score_all(fn: ScoreFn, cases: Sequence[Case], outputs: Sequence[Output]) -> 
 
 ScorerFactory = Callable[..., ScoreFn]
 
-scorers: Registry[ScorerFactory] = Registry("scorer", "finegate.scorers")
+scorers: PluginRegistry[ScorerFactory] = PluginRegistry("scorer", "finegate.scorers")
 
 
 def scorer(

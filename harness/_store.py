@@ -42,7 +42,7 @@ from finegate.harness._errors import InputError, StoreError
 from finegate.harness._paths import default_store_url
 from finegate.harness._types import MetricValue
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 metadata = MetaData()
@@ -117,6 +117,65 @@ verdicts_table = Table(
     Column("verdict_json", Text, nullable=False),
 )
 
+audit_table = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("payload_json", Text, nullable=False),
+    Column("artifacts_json", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+model_versions_table = Table(
+    "model_versions",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("fingerprint", String(64), nullable=False, index=True),
+    Column("created_at", String(32), nullable=False),
+    Column("source", Text),
+    Column("lineage_json", Text, nullable=False),
+)
+
+aliases_table = Table(
+    "model_aliases",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("alias", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("set_at", String(32), nullable=False),
+)
+
+alias_events_table = Table(
+    "model_alias_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("alias", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("previous", Integer),
+    Column("action", String(32), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text),
+    Column("at", String(32), nullable=False),
+)
+
+approvals_table = Table(
+    "model_approvals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", String(32), nullable=False),
+)
+
 responses_table = Table(
     "responses",
     metadata,
@@ -138,8 +197,24 @@ def _add_verdicts(conn: Connection) -> None:
     verdicts_table.create(conn)
 
 
+def _add_registry(conn: Connection) -> None:
+    """Version 4: the model registry and the hash-chained audit log."""
+    for table in (
+        audit_table,
+        model_versions_table,
+        aliases_table,
+        alias_events_table,
+        approvals_table,
+    ):
+        table.create(conn)
+
+
 # version -> function upgrading a store from version-1 to version, in one transaction
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_facts, 3: _add_verdicts}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _add_facts,
+    3: _add_verdicts,
+    4: _add_registry,
+}
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -368,8 +443,33 @@ class Store:
     # -- verdicts -----------------------------------------------------------------------
 
     @_guard
-    def save_verdict(self, verdict: dict[str, Any]) -> None:
+    def save_verdict(self, verdict: dict[str, Any], actor: str = "finegate") -> None:
+        """Store a verdict and its audit record in one transaction."""
+        from finegate.harness._audit import append
+        from finegate.harness._hashing import sha256_json
+
+        gates = verdict.get("gates", [])
         with self.transaction() as conn:
+            append(
+                conn,
+                action="verdict",
+                actor=actor,
+                subject=verdict["fingerprint"],
+                payload={
+                    "verdict_id": verdict["id"],
+                    "status": verdict["status"],
+                    "policy": f"{verdict['policy_id']} v{verdict.get('policy_version')}",
+                    "run_id": verdict["run_id"],
+                    "baseline_run_id": verdict.get("baseline_run_id"),
+                    "gates": {g["gate_id"]: g["status"] for g in gates},
+                    "waivers": [g["waiver"] for g in gates if g.get("waiver")],
+                },
+                artifacts={
+                    "verdict": sha256_json(verdict),
+                    "policy": verdict["policy_hash"],
+                    "model": verdict["fingerprint"],
+                },
+            )
             conn.execute(
                 verdicts_table.insert().values(
                     id=verdict["id"],

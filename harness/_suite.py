@@ -26,7 +26,7 @@ from finegate.harness._config import (
 )
 from finegate.harness._errors import InputError, Problem
 from finegate.harness._hashing import sha256_json
-from finegate.harness._registry import Registry
+from finegate.harness._plugins import PluginRegistry
 from finegate.harness._scorers import LoadedScorer, load_scorer
 from finegate.harness._types import Case, GenerationParams
 
@@ -395,7 +395,7 @@ def load_suite(path: str | Path) -> Suite:
 
 # -- the catalogue of named suites ------------------------------------------------------
 
-suite_providers: Registry[Any] = Registry("suite provider", "finegate.suites")
+suite_providers: PluginRegistry[Any] = PluginRegistry("suite provider", "finegate.suites")
 
 
 def suite_catalog() -> dict[str, Path]:

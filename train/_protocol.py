@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from finegate.harness._registry import Registry
+from finegate.harness._plugins import PluginRegistry
 
 Loc = tuple[Any, ...]
 StepCallback = Callable[[dict[str, Any]], None]
@@ -49,4 +49,4 @@ class Trainer(Protocol):
     ) -> TrainingRun: ...
 
 
-trainers: Registry[Any] = Registry("trainer", "finegate.trainers")
+trainers: PluginRegistry[Any] = PluginRegistry("trainer", "finegate.trainers")

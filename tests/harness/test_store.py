@@ -160,7 +160,7 @@ def test_an_older_store_is_migrated_in_one_transaction(tmp_path, monkeypatch):
         assert "owner" in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
 
 
-def test_a_version_1_store_gains_case_facts(tmp_path):
+def test_a_version_1_store_is_migrated_to_the_current_schema(tmp_path):
     path = tmp_path / "fg.db"
     store = Store(path)
     run_id = _run(store)
@@ -181,6 +181,15 @@ def test_a_version_1_store_gains_case_facts(tmp_path):
     store.close()
     with sqlite3.connect(path) as conn:  # what a version-1 store looked like
         conn.execute("ALTER TABLE records DROP COLUMN facts_json")
+        for table in (
+            "verdicts",
+            "audit_log",
+            "model_versions",
+            "model_aliases",
+            "model_alias_events",
+            "model_approvals",
+        ):
+            conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE finegate_meta SET value='1'")
     (record,) = Store(path).records(run_id)
     assert record["scores"] == {"acc": 1.0} and record["facts"] == {}

@@ -18,7 +18,7 @@ from finegate.harness._errors import InputError, Problem
 T = TypeVar("T")
 
 
-class Registry(Generic[T]):
+class PluginRegistry(Generic[T]):
     def __init__(self, kind: str, group: str | None = None):
         self.kind = kind
         self.group = group

@@ -1,10 +1,10 @@
 import pytest
 
-from finegate.harness import InputError, Registry
+from finegate.harness import InputError, PluginRegistry
 
 
 def test_register_lookup_and_suggestions():
-    things: Registry[int] = Registry("widget")
+    things: PluginRegistry[int] = PluginRegistry("widget")
 
     @things.decorator("alpha")
     def alpha():
@@ -25,7 +25,7 @@ def test_register_lookup_and_suggestions():
 
 
 def test_entry_points_supply_plugins():
-    providers: Registry[object] = Registry("suite provider", "finegate.suites")
+    providers: PluginRegistry[object] = PluginRegistry("suite provider", "finegate.suites")
     assert "builtin" in providers.names()
     catalog = providers.get("builtin")()
     assert "task/support_triage" in catalog
