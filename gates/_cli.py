@@ -186,3 +186,170 @@ def promote_command(
         emit_json({"promoted": True, **result})
     else:
         click.echo(f"{result['version']} is now {alias!r} (verdict {result['verdict_id']})")
+
+
+def _run_pipeline(
+    recipes: tuple[str, ...],
+    policy_ref: str,
+    name: str,
+    alias: str,
+    workdir: str,
+    store: str | None,
+    registry_uri: str | None,
+    limit: int | None,
+    actor: str | None,
+    as_json: bool,
+    suites: tuple[str, ...] = (),
+) -> None:
+    from pathlib import Path
+
+    from finegate.gates._policy import load_policy
+    from finegate.harness._pipeline import (
+        DEFAULT_STEPS,
+        PipelineContext,
+        StepFailed,
+        pipeline_steps,
+        run_pipeline,
+    )
+
+    policy = load_policy(policy_ref)
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    from finegate.harness._paths import default_store_url
+
+    inputs = {
+        "recipes": list(recipes),
+        "policy": policy_ref,
+        "policy_hash": policy.hash(),
+        "suites": list(suites) or policy.suites,
+        "name": name,
+        "alias": alias,
+        "workdir": str(work),
+        "store": store or default_store_url(),
+        "registry": registry_uri,
+        "limit": limit,
+        "actor": _actor(actor),
+    }
+    available = set(pipeline_steps.names())
+    steps = [s for s in DEFAULT_STEPS if s in available]
+
+    def log(line):
+        return click.echo(line, err=True)
+
+    for missing in (s for s in DEFAULT_STEPS if s not in available):
+        log(f"[{missing}] not available: no installed package provides this step")
+    context = PipelineContext(inputs=inputs, log=log)
+    try:
+        run_pipeline(context, steps, work / "pipeline.json")
+    except StepFailed as e:
+        click.echo(f"finegate: {e}", err=True)
+        sys.exit(1 if e.step in ("gate", "promote") else 2)
+    results = context.results
+    if as_json:
+        emit_json({"inputs": inputs, "results": results})
+        return
+    click.echo(f"baseline run {results['evaluate']['baseline_run']}")
+    for recipe_id, verdict in results["gate"]["verdicts"].items():
+        version = results["register"]["versions"][recipe_id]
+        state = (
+            "PROMOTED to " + alias
+            if recipe_id in results["promote"]["promoted"]
+            else "not promoted"
+        )
+        epsilon = results["train"]["training"][recipe_id]["epsilon"]
+        dp = f", DP epsilon {epsilon:.2f}" if epsilon is not None else ""
+        click.echo(
+            f"{recipe_id}: {version}{dp}, run {results['evaluate']['candidate_runs'][recipe_id]}"
+            f": verdict {verdict['status'].upper()}; {state}"
+        )
+        for line in verdict["blocking"]:
+            click.echo("    " + line.replace("\n", "\n    "))
+    if "report" in results:
+        click.echo(f"report: {results['report'].get('path')}")
+
+
+@click.command("pipeline")
+@click.option(
+    "--recipe",
+    "-r",
+    "recipes",
+    multiple=True,
+    required=True,
+    help="Recipe YAML or built-in recipe name; repeat for several candidates.",
+)
+@click.option("--policy", "-p", "policy_ref", default="default", show_default=True)
+@click.option("--name", default="triage", show_default=True, help="Registered model name.")
+@click.option(
+    "--to",
+    "alias",
+    default="staging",
+    show_default=True,
+    help="Alias to promote passing candidates to.",
+)
+@click.option(
+    "--workdir",
+    default="finegate-pipeline",
+    show_default=True,
+    help="Adapters and the pipeline's state file.",
+)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N cases.")
+@click.option(
+    "--suite",
+    "-s",
+    "suites",
+    multiple=True,
+    help="Suites to evaluate (default: the ones the policy requires).",
+)
+@store_option
+@registry_option
+@actor_option
+@json_option
+def pipeline_command(
+    recipes: tuple[str, ...],
+    policy_ref: str,
+    name: str,
+    alias: str,
+    workdir: str,
+    limit: int | None,
+    suites: tuple[str, ...],
+    store: str | None,
+    registry_uri: str | None,
+    actor: str | None,
+    as_json: bool,
+) -> None:
+    """Prepare, train, evaluate (with the baseline), register, gate and promote; resumable."""
+    _run_pipeline(
+        recipes,
+        policy_ref,
+        name,
+        alias,
+        workdir,
+        store,
+        registry_uri,
+        limit,
+        actor,
+        as_json,
+        suites,
+    )
+
+
+@click.command("demo")
+@click.option("--workdir", default="finegate-demo", show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N cases.")
+@store_option
+@json_option
+def demo_command(workdir: str, limit: int | None, store: str | None, as_json: bool) -> None:
+    """The whole pipeline on the embedded defaults: SmolLM2 baseline, a LoRA and a DP-SGD
+    candidate on the support-triage train split, the default policy, promotion to staging."""
+    _run_pipeline(
+        ("demo-lora", "demo-dp"),
+        "default",
+        "support-triage",
+        "staging",
+        workdir,
+        store,
+        None,
+        limit,
+        "finegate demo",
+        as_json,
+    )

@@ -1,0 +1,110 @@
+"""The whole pipeline on a real tiny model: prepare, train, evaluate, register, gate, promote."""
+
+import json
+
+from click.testing import CliRunner
+
+from finegate.harness import Store
+from finegate.harness import _audit as audit
+from finegate.harness._cli import cli
+
+from ..train.conftest import arithmetic_rows, write_jsonl
+
+SUITE = """\
+id: test/arith
+version: 1
+kind: task
+source: {path: cases.jsonl}
+generation: {max_new_tokens: 4}
+scorers:
+  - {name: exact_match}
+  - {name: answer_tokens, as: tokens}
+"""
+
+
+def _setup(tmp_path, tiny_llama, threshold, accuracy=0.0):
+    (tmp_path / "suite").mkdir()
+    (tmp_path / "suite" / "suite.yaml").write_text(SUITE)
+    cases = [
+        {"id": f"a{i}", "input": f"Q{i}: what is {i} plus {i}?", "references": [str(2 * i)]}
+        for i in range(100, 112)
+    ]
+    write_jsonl(tmp_path / "suite" / "cases.jsonl", cases)
+    data = write_jsonl(tmp_path / "data.jsonl", arithmetic_rows(40))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        f"id: tiny\nmethod: lora\nbase_model: {tiny_llama}\n"
+        f"data: {{path: {data}, pii: pattern}}\n"
+        "training: {epochs: 1, batch_size: 8, learning_rate: 0.01}\n"
+    )
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "id: tiny-policy\nversion: 1\nsuites: [test/arith]\ngates:\n"
+        f"  - {{id: short, suite: test/arith, metric: tokens.completion, "
+        f"max: {threshold}, decide_on: point}}\n"
+        "  - {id: no-worse, suite: test/arith, metric: exact_match, margin: 1.0}\n"
+        f"  - {{id: accurate, suite: test/arith, metric: exact_match, "
+        f"min: {accuracy}, decide_on: point}}\n"
+    )
+    return recipe, policy
+
+
+def _pipeline(tmp_path, recipe, policy):
+    return CliRunner().invoke(
+        cli,
+        [
+            "pipeline",
+            "--recipe",
+            str(recipe),
+            "--policy",
+            str(policy),
+            "--suite",
+            str(tmp_path / "suite"),
+            "--name",
+            "arith",
+            "--to",
+            "staging",
+            "--workdir",
+            str(tmp_path / "work"),
+            "--store",
+            str(tmp_path / "fg.db"),
+            "--json",
+        ],
+    )
+
+
+def test_a_passing_candidate_is_trained_evaluated_registered_and_promoted(tmp_path, tiny_llama):
+    recipe, policy = _setup(tmp_path, tiny_llama, threshold=100)
+    result = _pipeline(tmp_path, recipe, policy)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)["results"]
+    assert set(data) == {"prepare", "train", "evaluate", "register", "gate", "promote"}
+    assert data["gate"]["verdicts"]["tiny"]["status"] == "pass"
+    assert data["promote"]["promoted"]["tiny"]["version"] == "arith:1"
+    assert "[report] not available" in result.stderr
+    store = Store(tmp_path / "fg.db")
+    runs = {r["kind"] for r in store.list_runs()}
+    assert runs == {"baseline", "eval"}
+    actions = [r["action"] for r in audit.records(store)]
+    assert actions == ["register", "verdict", "promote"] and audit.verify(store).ok
+    again = _pipeline(tmp_path, recipe, policy)  # every step is answered from the state file
+    assert again.exit_code == 0 and again.stderr.count("done before: skipped") == 6
+
+
+def test_a_failing_candidate_is_not_promoted(tmp_path, tiny_llama):
+    recipe, policy = _setup(tmp_path, tiny_llama, threshold=100, accuracy=0.99)
+    result = _pipeline(tmp_path, recipe, policy)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)["results"]
+    assert data["gate"]["verdicts"]["tiny"]["status"] == "fail"
+    assert data["promote"]["promoted"] == {}
+    assert any("gate accurate: fail" in r for r in data["promote"]["refused"]["tiny"])
+
+
+def test_the_first_failing_step_stops_the_pipeline(tmp_path, tiny_llama):
+    recipe, policy = _setup(tmp_path, tiny_llama, threshold=100)
+    (tmp_path / "data.jsonl").write_text('{"prompt": "x"}\n')
+    result = _pipeline(tmp_path, recipe, policy)
+    assert result.exit_code == 2
+    assert "pipeline stopped at step 'prepare'" in result.stderr
+    assert "data.jsonl:1: completion: required field is missing" in result.stderr
