@@ -230,6 +230,180 @@ def eval_command(
     )
 
 
+@cli.command("baseline")
+@model_options
+@click.option("--suite", "-s", "suite_ref", required=True, help="Suite name or suite.yaml path.")
+@click.option(
+    "--shots",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Examples drawn (seeded) from the suite's train split.",
+)
+@click.option("--shot-split", default="train", show_default=True)
+@click.option(
+    "--no-suite-template", is_flag=True, help="Do not use the suite's own baseline template."
+)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N cases.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--label", default=None, help="A name for the run.")
+@click.option("--no-cache", is_flag=True)
+@click.option("--no-resume", is_flag=True)
+@store_option
+@json_option
+def baseline_command(
+    model: str,
+    adapter: str | None,
+    template: str | None,
+    dtype: str,
+    device: str,
+    load_in_4bit: bool,
+    batch_size: int,
+    suite_ref: str,
+    shots: int,
+    shot_split: str,
+    no_suite_template: bool,
+    limit: int | None,
+    seed: int,
+    label: str | None,
+    no_cache: bool,
+    no_resume: bool,
+    store: str | None,
+    as_json: bool,
+) -> None:
+    """Run a prompted baseline (zero- or k-shot) and store it as a baseline run."""
+    from finegate.harness._baseline import prompted_baseline
+    from finegate.harness._suite import resolve_suite
+    from finegate.harness._template import PromptTemplate
+
+    suite = resolve_suite(suite_ref)
+    system = build_system(model, adapter, None, dtype, device, load_in_4bit, batch_size)
+    chosen = PromptTemplate.from_yaml(template) if template else None
+    if chosen is None and no_suite_template:
+        chosen = PromptTemplate(id="plain")
+    system = prompted_baseline(
+        system, suite, template=chosen, shots=shots, split=shot_split, seed=seed
+    )
+    run_and_report(
+        system,
+        (suite_ref,),
+        store,
+        limit=limit,
+        seed=seed,
+        label=label or f"baseline-{shots}shot",
+        kind="baseline",
+        no_cache=no_cache,
+        no_resume=no_resume,
+        as_json=as_json,
+    )
+
+
+@cli.command("compare")
+@click.argument("baseline_run")
+@click.argument("candidate_run")
+@click.option(
+    "--prompt-price",
+    default=0.0,
+    show_default=True,
+    help="Price per million prompt tokens, for the cost per 1,000 requests.",
+)
+@click.option(
+    "--completion-price",
+    default=0.0,
+    show_default=True,
+    help="Price per million completion tokens.",
+)
+@click.option(
+    "--flipped",
+    "flipped_limit",
+    default=10,
+    show_default=True,
+    help="Flipped cases to print (all of them with --json).",
+)
+@click.option("--seed", default=0, show_default=True)
+@store_option
+@json_option
+def compare_command(
+    baseline_run: str,
+    candidate_run: str,
+    prompt_price: float,
+    completion_price: float,
+    flipped_limit: int,
+    seed: int,
+    store: str | None,
+    as_json: bool,
+) -> None:
+    """Paired comparison of CANDIDATE_RUN against BASELINE_RUN on their shared suites."""
+    from finegate.harness._compare import compare_runs
+
+    comparison = compare_runs(
+        open_store(store, create=False), baseline_run, candidate_run, seed=seed
+    )
+    if as_json:
+        data = comparison.to_dict()
+        data["cost_per_1000_requests"] = {
+            run_id: u.cost_per_1000(prompt_price, completion_price)
+            for run_id, u in comparison.usage.items()
+        }
+        emit_json(data)
+        return
+    from finegate.harness._display import print_comparison
+
+    print_comparison(comparison, prompt_price, completion_price, flipped_limit)
+
+
+@cli.command("contamination")
+@click.option(
+    "--train",
+    "train_path",
+    required=True,
+    help="Training data JSONL (chat, alpaca, prompt/completion or text).",
+)
+@click.option("--suite", "-s", "suite_ref", required=True)
+@click.option("--ngram", default=13, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--near",
+    default=0.8,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Jaccard similarity of word 5-grams that makes a near duplicate.",
+)
+@click.option("--format", "data_format", default=None, help="Force the data format.")
+@store_option
+@json_option
+def contamination_command(
+    train_path: str,
+    suite_ref: str,
+    ngram: int,
+    near: float,
+    data_format: str | None,
+    store: str | None,
+    as_json: bool,
+) -> None:
+    """Which evaluation cases the training data already holds, stored as a run."""
+    from dataclasses import asdict
+
+    from finegate.harness._contamination import check_contamination
+    from finegate.harness._suite import resolve_suite
+
+    suite = resolve_suite(suite_ref)
+    result = check_contamination(
+        train_path, suite, open_store(store), n=ngram, near=near, data_format=data_format
+    )
+    if as_json:
+        emit_json(
+            {
+                "run_id": result.run_id,
+                "metrics": [m.to_dict() for m in result.metrics],
+                "cases": [asdict(c) | {"contaminated": c.contaminated} for c in result.cases],
+            }
+        )
+        return
+    from finegate.harness._display import print_contamination
+
+    print_contamination(result, suite.id)
+
+
 # -- runs -------------------------------------------------------------------------------
 
 
