@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from finegate.harness._cli import emit_json, json_option, store_option
+from finegate.harness._cli_common import emit_json, json_option, store_option
 from finegate.harness._cli_governance import _actor, _registry, actor_option, registry_option
 
 EXIT = {"pass": 0, "fail": 1, "error": 2}

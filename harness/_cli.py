@@ -21,6 +21,13 @@ import click
 
 EXIT_BAD_INPUT = 2
 
+from finegate.harness._cli_common import (  # noqa: E402  (re-exported for plugin commands)
+    emit_json,
+    json_option,
+    open_store,
+    store_option,
+)
+
 
 class _Group(click.Group):
     """Adds the plugin commands of the ``finegate.commands`` entry point group."""
@@ -49,37 +56,6 @@ class _Group(click.Group):
         except FinegateError as e:
             click.echo(f"finegate: error: {e}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
-
-
-def _finite(data: Any) -> Any:
-    """NaN is not JSON: an undefined number (no cases scored) becomes null."""
-    if isinstance(data, float) and data != data:
-        return None
-    if isinstance(data, dict):
-        return {k: _finite(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [_finite(v) for v in data]
-    return data
-
-
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(_finite(data), indent=2, sort_keys=True, default=str))
-
-
-store_option = click.option(
-    "--store",
-    "store",
-    default=None,
-    envvar="FINEGATE_STORE",
-    help="Results store: a SQLite path or SQLAlchemy URL [default: $FINEGATE_HOME/finegate.db].",
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-
-
-def open_store(location: str | None, *, create: bool = True) -> Any:
-    from finegate.harness._store import Store
-
-    return Store(location, create=create)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

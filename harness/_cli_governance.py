@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from finegate.harness._cli import emit_json, json_option, open_store, store_option
+from finegate.harness._cli_common import emit_json, json_option, open_store, store_option
 
 registry_option = click.option(
     "--registry",

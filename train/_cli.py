@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from finegate.harness._cli import emit_json, json_option
+from finegate.harness._cli_common import emit_json, json_option
 
 
 @click.command("train")
