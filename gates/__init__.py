@@ -5,8 +5,7 @@ Names are imported lazily so that the pytest plugin and the CLI start fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from finegate.harness._lazy import lazy_exports
 
 _EXPORTS = {
     "Policy": "_policy",
@@ -26,17 +25,4 @@ _EXPORTS = {
     "RunView": "_plugin",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'finegate.gates' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"finegate.gates.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

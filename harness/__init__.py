@@ -6,8 +6,7 @@ start fast and torch is loaded only when a model is.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from finegate.harness._lazy import lazy_exports
 
 _EXPORTS = {
     "FinegateError": "_errors",
@@ -59,17 +58,4 @@ _EXPORTS = {
     "DEFAULT_MODEL": "_embedded",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'finegate.harness' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"finegate.harness.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

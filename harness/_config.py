@@ -8,7 +8,7 @@ YAML node tree knows *where* each key is. Joining the two gives
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -117,21 +117,12 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
     return parse_yaml_model(path, model)[0]
 
 
-def read_jsonl(
-    path: str | Path,
-    adapter: TypeAdapter[Any],
-    transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    problems: list[Problem] | None = None,
-) -> list[tuple[int, Any]]:
-    """Read a JSONL file into ``(line number, validated item)`` pairs.
-
-    Every bad line is reported, not just the first: into ``problems`` when the
-    caller collects them with its own checks, else as one ``InputError``.
-    """
+def jsonl_objects(
+    path: str | Path, problems: list[Problem]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each non-empty line of a JSONL file; a line that
+    is not a JSON object is reported into ``problems`` and skipped."""
     p = Path(path)
-    items: list[tuple[int, Any]] = []
-    collect = problems
-    problems = [] if collect is None else collect
     try:
         fh = p.open("r", encoding="utf-8")
     except FileNotFoundError:
@@ -153,14 +144,30 @@ def read_jsonl(
                 if not isinstance(obj, dict):
                     problems.append(Problem("expected a JSON object", file=str(p), line=lineno))
                     continue
-                try:
-                    items.append(
-                        (lineno, adapter.validate_python(transform(obj) if transform else obj))
-                    )
-                except ValidationError as err:
-                    problems.extend(problems_from_validation(err, file=str(p), line=lineno))
+                yield lineno, obj
         except UnicodeDecodeError as e:
             problems.append(Problem(f"not UTF-8 text ({e.reason})", file=str(p)))
+
+
+def read_jsonl(
+    path: str | Path,
+    adapter: TypeAdapter[Any],
+    transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    problems: list[Problem] | None = None,
+) -> list[tuple[int, Any]]:
+    """Read a JSONL file into ``(line number, validated item)`` pairs.
+
+    Every bad line is reported, not just the first: into ``problems`` when the
+    caller collects them with its own checks, else as one ``InputError``.
+    """
+    collect = problems
+    problems = [] if collect is None else collect
+    items: list[tuple[int, Any]] = []
+    for lineno, obj in jsonl_objects(path, problems):
+        try:
+            items.append((lineno, adapter.validate_python(transform(obj) if transform else obj)))
+        except ValidationError as err:
+            problems.extend(problems_from_validation(err, file=str(path), line=lineno))
     if problems and collect is None:
         raise InputError(problems)
     return items

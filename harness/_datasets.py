@@ -7,11 +7,11 @@ Every malformed line is reported as ``file:line: field: problem``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from finegate.harness._config import jsonl_objects
 from finegate.harness._errors import InputError, Problem
 from finegate.harness._types import Message
 
@@ -125,36 +125,18 @@ def parse_example(
 
 def read_examples(path: str | Path, fmt: str | None = None) -> list[Example]:
     """Every example of a JSONL training file; all bad lines reported at once."""
-    p = Path(path)
     if fmt is not None and fmt not in FORMATS:
         raise InputError(f"unknown data format {fmt!r} ({', '.join(FORMATS)})")
     examples: list[Example] = []
     problems: list[Problem] = []
-    try:
-        fh = p.open("r", encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(Problem("file not found", file=str(p))) from None
-    with fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as e:
-                problems.append(
-                    Problem(f"invalid JSON: {e.msg} (column {e.colno})", file=str(p), line=lineno)
-                )
-                continue
-            if not isinstance(obj, dict):
-                problems.append(Problem("expected a JSON object", file=str(p), line=lineno))
-                continue
-            example, errors = parse_example(obj, lineno, fmt)
-            problems += [
-                Problem(message, file=str(p), line=lineno, field=field_name)
-                for field_name, message in errors
-            ]
-            if example is not None:
-                examples.append(example)
+    for lineno, obj in jsonl_objects(path, problems):
+        example, errors = parse_example(obj, lineno, fmt)
+        problems += [
+            Problem(message, file=str(path), line=lineno, field=field_name)
+            for field_name, message in errors
+        ]
+        if example is not None:
+            examples.append(example)
     if problems:
         raise InputError(problems)
     return examples

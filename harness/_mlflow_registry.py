@@ -14,7 +14,13 @@ from typing import Any
 
 from finegate.harness._audit import append
 from finegate.harness._errors import InputError
-from finegate.harness._model_registry import ModelVersion, SQLiteRegistry, _artifacts, parse_ref
+from finegate.harness._model_registry import (
+    ModelVersion,
+    SQLiteRegistry,
+    _artifacts,
+    approvals_for_fingerprint,
+    parse_ref,
+)
 from finegate.harness._store import Store, alias_events_table, now_iso
 
 TAG = "finegate."
@@ -181,8 +187,4 @@ class MlflowRegistry:
         return [json.loads(tags[k]) for k in keys]
 
     def approvals_for_fingerprint(self, fingerprint: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for v in self.versions():
-            if v.fingerprint == fingerprint:
-                out += self.approvals(v.ref)
-        return out
+        return approvals_for_fingerprint(self, fingerprint)

@@ -325,11 +325,16 @@ class SQLiteRegistry:
             return [{"by": r["by"], "reason": r["reason"], "at": r["at"]} for r in rows.mappings()]
 
     def approvals_for_fingerprint(self, fingerprint: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for v in self.versions():
-            if v.fingerprint == fingerprint:
-                out += self.approvals(v.ref)
-        return out
+        return approvals_for_fingerprint(self, fingerprint)
+
+
+def approvals_for_fingerprint(registry: Registry, fingerprint: str) -> list[dict[str, Any]]:
+    """Approvals of every version that is this model (same fingerprint)."""
+    out: list[dict[str, Any]] = []
+    for v in registry.versions():
+        if v.fingerprint == fingerprint:
+            out += registry.approvals(v.ref)
+    return out
 
 
 def _artifacts(fingerprint: str, lineage: dict[str, Any]) -> dict[str, str]:

@@ -8,8 +8,7 @@ trainer runs.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from finegate.harness._lazy import lazy_exports
 
 _EXPORTS = {
     "Recipe": "_recipe",
@@ -27,17 +26,4 @@ _EXPORTS = {
     "prepare_for_recipe": "_run",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'finegate.train' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"finegate.train.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
