@@ -16,6 +16,7 @@ loads in every pytest session of an environment where finegate is installed.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,10 @@ def _verdict(config: pytest.Config) -> Any:
     return config.stash[_VERDICT_KEY]
 
 
+class GateWarning(UserWarning):
+    """A non-blocking gate that did not pass."""
+
+
 class GateFailure(Exception):
     def __init__(self, verdict: Any):
         super().__init__(verdict.message)
@@ -111,10 +116,12 @@ class GateItem(pytest.Item):
         gate = next(g for g in verdict.gates if g.gate_id == self.gate_id)
         self.user_properties.append(("status", gate.status))
         self.user_properties.append(("message", gate.message))
-        if gate.status in ("fail", "error"):
+        if gate.blocking:
             raise GateFailure(gate)
-        if gate.status in ("warn", "waived"):
+        if gate.status in ("warn", "waived", "error"):
+            # a warn gate that fails, or cannot be decided, does not block: it warns
             self.add_report_section("call", "finegate", gate.explain())
+            warnings.warn(GateWarning(gate.explain()), stacklevel=1)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, GateFailure):

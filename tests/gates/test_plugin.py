@@ -44,8 +44,9 @@ def test_each_gate_is_an_item_and_failures_explain_themselves(pytester, runs, tm
     result = pytester.runpytest(
         *_args(runs, policy, "--finegate-baseline", runs.baseline, f"--junitxml={junit}", "-rA")
     )
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=3, failed=1, warnings=1)
     out = result.stdout.str()
+    assert "GateWarning: f1-soft: WARN" in out
     assert "acc-high: FAIL: lower_bound" in out
     assert "observed category.accuracy = 0.9500, 95% CI [" in out and "n=60" in out
     assert "worst cases: t000 (0.0)" in out
