@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from finegate.harness._cli_common import emit_json, json_option, store_option
+from finegate.harness._cli_common import emit_json, json_option, open_store, store_option
 from finegate.harness._cli_governance import _actor, _registry, actor_option, registry_option
 
 EXIT = {"pass": 0, "fail": 1, "error": 2}
@@ -248,7 +248,12 @@ def _run_pipeline(
     if as_json:
         emit_json({"inputs": inputs, "results": results})
         return
-    click.echo(f"baseline run {results['evaluate']['baseline_run']}")
+    from finegate.harness._display import print_metrics_brief
+
+    st = open_store(inputs["store"], create=False)
+    print_metrics_brief(st, "baseline", results["evaluate"]["baseline_run"])
+    for recipe_id, run_id in results["evaluate"]["candidate_runs"].items():
+        print_metrics_brief(st, recipe_id, run_id)
     for recipe_id, verdict in results["gate"]["verdicts"].items():
         version = results["register"]["versions"][recipe_id]
         state = (

@@ -418,7 +418,7 @@ def runs_show(run: str, store: str | None, as_json: bool) -> None:
         return
     from finegate.harness._display import print_run
 
-    print_run(info, metrics)
+    print_run(info, metrics, st.records(info["id"]))
 
 
 @runs_group.command("export")

@@ -76,7 +76,44 @@ def print_runs(runs: list[dict[str, Any]]) -> None:
     _console().print(table)
 
 
-def print_run(run: dict[str, Any], metrics: dict[str, list[MetricValue]]) -> None:
+def confusion_tables(run: dict[str, Any], records: list[dict[str, Any]]) -> list[Any]:
+    """A confusion matrix for every label-accuracy scorer of the run's suites."""
+    from rich.table import Table
+
+    from finegate.harness._scorers_classify import confusion_matrix
+
+    tables = []
+    for suite in run["suites"]:
+        for spec in suite.get("scorers", []):
+            if spec["name"] != "label_accuracy":
+                continue
+            alias = spec["as"]
+            facts = [
+                r["facts"][alias]
+                for r in records
+                if r["suite_id"] == suite["id"] and alias in r.get("facts", {})
+            ]
+            if not facts:
+                continue
+            labels, columns, matrix = confusion_matrix(facts, spec["args"].get("classes"))
+            table = Table(
+                title=f"{suite['id']}: {alias} (rows: expected, columns: answered)",
+                title_justify="left",
+            )
+            table.add_column("expected")
+            for c in columns:
+                table.add_column(c, justify="right")
+            for label, row in zip(labels, matrix, strict=True):
+                table.add_row(label, *[str(x) for x in row])
+            tables.append(table)
+    return tables
+
+
+def print_run(
+    run: dict[str, Any],
+    metrics: dict[str, list[MetricValue]],
+    records: list[dict[str, Any]] | None = None,
+) -> None:
     console = _console()
     console.print(f"run [bold]{run['id']}[/bold]  {run['status']}  label={run['label'] or '-'}")
     console.print(f"system {run['system_name']}  fingerprint {run['fingerprint'][:16]}")
@@ -90,6 +127,8 @@ def print_run(run: dict[str, Any], metrics: dict[str, list[MetricValue]]) -> Non
         )
     for suite_id, values in metrics.items():
         console.print(metrics_table(suite_id, values))
+    for table in confusion_tables(run, records or []):
+        console.print(table)
     if run.get("timings"):
         console.print(f"timings: {run['timings']}")
 
@@ -203,3 +242,12 @@ def print_contamination(result: Any, suite_id: str) -> None:
         console.print(f"  {c.case_id}: {kind}; training lines {list(c.matches)[:5]}")
     if len(dirty) > 20:
         console.print(f"  ... and {len(dirty) - 20} more")
+
+
+def print_metrics_brief(store: Any, title: str, run_id: str) -> None:
+    """One run's metrics (those without a per-class breakdown), under a title."""
+    run = store.get_run(run_id)
+    console = _console()
+    console.print(f"[bold]{title}[/bold]: run {run_id}, {run['system_name']}")
+    for suite_id, values in store.metrics(run_id).items():
+        console.print(metrics_table(suite_id, [m for m in values if "[" not in m.name]))

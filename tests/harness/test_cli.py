@@ -185,6 +185,9 @@ def test_baseline_compare_and_contamination_commands(tmp_path, tiny_llama):
     cost = compared["cost_per_1000_requests"][three["run_id"]]
     expected = 1000 * (usage["prompt_tokens_mean"] * 1 + usage["completion_tokens_mean"] * 2) / 1e6
     assert cost == pytest.approx(expected)
+    shown = invoke("runs", "show", zero["run_id"], "--store", store)
+    assert "test/triage: topic (rows: expected, columns: answered)" in shown.output
+    assert "(other)" in shown.output  # answers outside the classes have their own column
     human = invoke("compare", zero["run_id"], three["run_id"], "--store", store)
     assert "paired differences" in human.output and "should we fine-tune" in human.output
     train = tmp_path / "train.jsonl"
