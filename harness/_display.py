@@ -76,7 +76,7 @@ def print_runs(runs: list[dict[str, Any]]) -> None:
     _console().print(table)
 
 
-def confusion_tables(run: dict[str, Any], records: list[dict[str, Any]]) -> list[Any]:
+def confusion_tables(run: dict[str, Any], records: list[dict[str, Any]]) -> list[tuple[str, Any]]:
     """A confusion matrix for every label-accuracy scorer of the run's suites."""
     from rich.table import Table
 
@@ -96,16 +96,13 @@ def confusion_tables(run: dict[str, Any], records: list[dict[str, Any]]) -> list
             if not facts:
                 continue
             labels, columns, matrix = confusion_matrix(facts, spec["args"].get("classes"))
-            table = Table(
-                title=f"{suite['id']}: {alias} (rows: expected, columns: answered)",
-                title_justify="left",
-            )
+            table = Table()
             table.add_column("expected")
             for c in columns:
                 table.add_column(c, justify="right")
             for label, row in zip(labels, matrix, strict=True):
                 table.add_row(label, *[str(x) for x in row])
-            tables.append(table)
+            tables.append((f"{suite['id']}: {alias} (rows: expected, columns: answered)", table))
     return tables
 
 
@@ -127,7 +124,8 @@ def print_run(
         )
     for suite_id, values in metrics.items():
         console.print(metrics_table(suite_id, values))
-    for table in confusion_tables(run, records or []):
+    for heading, table in confusion_tables(run, records or []):
+        console.print(heading)
         console.print(table)
     if run.get("timings"):
         console.print(f"timings: {run['timings']}")
