@@ -177,3 +177,9 @@ def test_kill_9_during_finegate_train_then_resume(recipe_file, tmp_path):
     result = json.loads(done.stdout)
     assert result["manifest"]["resumed"] is True
     assert result["manifest"]["steps"] == len(result["manifest"]["loss_curve"]) > step_at_kill
+
+
+def test_secure_mode_without_its_generator_is_a_clear_error(recipe_file, tmp_path):
+    recipe, config = load_recipe(recipe_file("dp-sgd", config="secure_mode: true"))
+    with pytest.raises(InputError, match=r"config\.secure_mode needs opacus' secure generator"):
+        train(recipe, config, output=tmp_path / "out")

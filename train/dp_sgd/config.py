@@ -15,4 +15,9 @@ class DpSgdSettings(LoraSettings):
     max_grad_norm: float = Field(1.0, gt=0.0, description="per-example gradient clipping norm")
     accountant: Literal["prv", "rdp"] = "prv"
     grad_sample_mode: Literal["hooks", "functorch", "ew"] = "hooks"
+    secure_mode: bool = Field(
+        False,
+        description="cryptographically secure noise and sampling (opacus' secure_mode): for the "
+        "model you ship; a run with it cannot be reproduced bit for bit",
+    )
     dropout: float = Field(0.0, ge=0.0, lt=1.0)

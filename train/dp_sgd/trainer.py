@@ -69,7 +69,10 @@ class DpSgdTrainer(PeftTrainer):
         loader = torch.utils.data.DataLoader(
             indices, batch_size=ctx.recipe.training.batch_size, generator=ctx.generators["data"]
         )
-        engine = PrivacyEngine(accountant=cfg.accountant)
+        try:
+            engine = PrivacyEngine(accountant=cfg.accountant, secure_mode=cfg.secure_mode)
+        except ImportError as e:
+            raise InputError(f"config.secure_mode needs opacus' secure generator: {e}") from None
         try:
             model, optimizer, dp_loader = engine.make_private_with_epsilon(
                 module=ctx.model,
@@ -156,6 +159,7 @@ class DpSgdTrainer(PeftTrainer):
             "expected_batch_size": ctx.optimizer.expected_batch_size,
             "steps": sum(h[2] for h in engine.accountant.history),
             "grad_sample_mode": ctx.config.grad_sample_mode,
+            "secure_mode": ctx.config.secure_mode,
             # group privacy: k copies of a record get (k eps, k e^((k-1) eps) delta)
             "group_size": k,
             "group_epsilon": k * epsilon,
