@@ -19,14 +19,9 @@ from typing import Any
 
 import click
 
-EXIT_BAD_INPUT = 2
+from finegate.harness._cli_common import emit_json, json_option, open_store, store_option
 
-from finegate.harness._cli_common import (  # noqa: E402  (re-exported for plugin commands)
-    emit_json,
-    json_option,
-    open_store,
-    store_option,
-)
+EXIT_BAD_INPUT = 2
 
 
 class _Group(click.Group):
