@@ -79,10 +79,14 @@ def _finite(x: float | None) -> float | None:
 
 
 def _worst_cases(ev: Evidence, suite: str, metric: str, lowest: bool) -> list[dict[str, Any]]:
-    scored = [
-        (r["scores"].get(metric), r["case_id"]) for r in ev.store.records(ev.run["id"], suite)
-    ]
+    """The cases that pull the metric the wrong way (never ones at the best score)."""
+    records = ev.store.records(ev.run["id"], suite)
+    scored = [(r["scores"].get(metric), r["case_id"]) for r in records]
     scored = [(s, c) for s, c in scored if s is not None]
+    if not scored:
+        return []
+    best = max(s for s, _ in scored) if lowest else min(s for s, _ in scored)
+    scored = [(s, c) for s, c in scored if s != best]
     scored.sort(key=lambda x: x[0], reverse=not lowest)
     return [{"case_id": c, "score": s} for s, c in scored[:WORST_CASES]]
 

@@ -29,7 +29,9 @@ def test_threshold_decided_on_the_lower_bound_by_default(runs, tmp_path):
     # the point estimate clears 0.9, the pessimistic bound does not
     strict = decide(runs, tmp_path, f"  - id: acc\n{ACC}    min: 0.9\n")
     assert strict.gates[0].status == "fail" and strict.status == "fail"
-    assert strict.gates[0].evidence["worst_cases"][0]["score"] == 0.0
+    worst = strict.gates[0].evidence["worst_cases"]
+    assert [w["case_id"] for w in worst] == ["t000", "t020", "t040"]  # only the wrong ones
+    assert all(w["score"] == 0.0 for w in worst)
     point = decide(runs, tmp_path, f"  - id: acc\n{ACC}    min: 0.9\n    decide_on: point\n")
     assert point.gates[0].status == "pass"
 
