@@ -27,7 +27,7 @@ def make_suite(folder: Path):
     (folder / "suite.yaml").write_text(SUITE)
     cats = ["billing", "shipping", "account_access"]
     rows = [
-        {"id": f"t{i:03d}", "input": f"ticket {i}", "labels": {"category": cats[i % 3]}}
+        {"id": f"t{i:03d}", "input": f"request {i}", "labels": {"category": cats[i % 3]}}
         for i in range(N)
     ]
     (folder / "cases.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

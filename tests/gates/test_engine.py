@@ -202,7 +202,7 @@ def test_approvals_and_contamination(runs, tmp_path):
     assert none.gates[0].status == "fail" and "risk-officer, dpo" in none.gates[0].message
     assert none.gates[1].status == "error" and "finegate contamination" in none.gates[1].message
     train = tmp_path / "train.jsonl"
-    train.write_text(json.dumps({"prompt": "ticket 7", "completion": "shipping"}) + "\n")
+    train.write_text(json.dumps({"prompt": "request 7", "completion": "shipping"}) + "\n")
     check_contamination(train, load_suite(runs.suite_dir), runs.store)
     approvals = [{"by": "risk-officer"}, {"by": "dpo"}]
     later = decide(runs, tmp_path, gates, approvals=approvals)

@@ -139,7 +139,7 @@ def _triage_like_suite(folder):
     rows = [
         {
             "id": f"c{i}",
-            "input": f"ticket {i}",
+            "input": f"request {i}",
             "references": ["billing"],
             "labels": {"topic": "billing"},
             "split": "train" if i < 6 else "test",
@@ -191,7 +191,7 @@ def test_baseline_compare_and_contamination_commands(tmp_path, tiny_llama):
     human = invoke("compare", zero["run_id"], three["run_id"], "--store", store)
     assert "paired differences" in human.output and "should we fine-tune" in human.output
     train = tmp_path / "train.jsonl"
-    train.write_text(json.dumps({"prompt": "ticket 7", "completion": "billing"}) + "\n")
+    train.write_text(json.dumps({"prompt": "request 7", "completion": "billing"}) + "\n")
     contamination = json.loads(
         invoke(
             "contamination", "--train", str(train), "--suite", suite, "--store", store, "--json"

@@ -27,7 +27,7 @@ def make_suite(folder, n=40, version="1"):
     (folder / "suite.yaml").write_text(SUITE.replace("version: 1", f"version: {version}"))
     topics = ["billing", "shipping"]
     rows = [
-        {"id": f"c{i:02d}", "input": f"ticket {i}", "labels": {"topic": topics[i % 2]}}
+        {"id": f"c{i:02d}", "input": f"request {i}", "labels": {"topic": topics[i % 2]}}
         for i in range(n)
     ]
     (folder / "cases.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -83,7 +83,7 @@ def test_compare_two_runs_on_the_same_suite(tmp_path):
     assert f1.test == "paired-bootstrap" and f1.delta > 0 and f1.n_paired == 40
     flips = [f for f in comparison.flipped if f.metric == "label.accuracy"]
     assert len(flips) == 16 and {f.direction for f in flips} == {"better"}
-    assert flips[0].output_a == "wrong" and flips[0].prompt[-1]["content"].startswith("ticket")
+    assert flips[0].output_a == "wrong" and flips[0].prompt[-1]["content"].startswith("request")
     again = compare_runs(store, weak.run_id, strong.run_id)
     assert [d.to_dict() for d in again.deltas] == [d.to_dict() for d in comparison.deltas]
 
