@@ -40,6 +40,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="Results store (default: $FINEGATE_STORE or $FINEGATE_HOME/finegate.db).",
     )
+    group.addoption(
+        "--finegate-registry",
+        default=None,
+        help="Where approvals are recorded: 'store' (default) or 'mlflow:<tracking URI>'.",
+    )
 
 
 class RunView:
@@ -86,12 +91,16 @@ def _policy(config: pytest.Config) -> Any:
 def _verdict(config: pytest.Config) -> Any:
     if _VERDICT_KEY not in config.stash:
         from finegate.gates._engine import check_policy
+        from finegate.harness._model_registry import open_registry
 
         run = config.getoption("finegate_run")
         if not run:
             raise pytest.UsageError("--finegate-policy needs --finegate-run RUN")
+        store = _store(config)
+        registry = open_registry(store, config.getoption("finegate_registry"))
+        approvals = registry.approvals_for_fingerprint(store.get_run(run)["fingerprint"])
         config.stash[_VERDICT_KEY] = check_policy(
-            _policy(config), _store(config), run, config.getoption("finegate_baseline")
+            _policy(config), store, run, config.getoption("finegate_baseline"), approvals=approvals
         )
     return config.stash[_VERDICT_KEY]
 

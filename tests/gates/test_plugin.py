@@ -119,3 +119,20 @@ def test_the_hand_written_examples(pytester, triage_runs):
     urgent_as_low = pytester.runpytest("--finegate-run", bad, "--finegate-baseline", good, *common)
     urgent_as_low.assert_outcomes(passed=2, failed=1)
     assert "urgent tickets triaged as low" in urgent_as_low.stdout.str()
+
+
+def test_approvals_come_from_the_registry(pytester, runs, tmp_path):
+    from finegate.harness._model_registry import SQLiteRegistry
+
+    policy = write_policy(
+        tmp_path / "policy.yaml",
+        "  - {id: signed-off, check: approval, approvers: [risk-officer]}\n",
+    )
+    before = pytester.runpytest(*_args(runs, policy))
+    before.assert_outcomes(failed=1)
+    registry = SQLiteRegistry(runs.store)
+    fingerprint = runs.store.get_run(runs.good)["fingerprint"]
+    registry.register("triage", fingerprint=fingerprint, source=None, lineage={}, actor="ci")
+    registry.approve("triage:1", by="risk-officer", reason="read the report")
+    after = pytester.runpytest(*_args(runs, policy))
+    after.assert_outcomes(passed=1)
