@@ -269,8 +269,8 @@ def _run_pipeline(
         )
         for line in verdict["blocking"]:
             click.echo("    " + line.replace("\n", "\n    "))
-    if "report" in results:
-        click.echo(f"report: {results['report'].get('path')}")
+    for recipe_id, path in results.get("report", {}).get("reports", {}).items():
+        click.echo(f"report for {recipe_id}: {path}")
 
 
 @click.command("pipeline")

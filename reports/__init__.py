@@ -1,6 +1,16 @@
-"""The HTML report renderer for compliance officers.
+"""Reports for compliance officers: one self-contained HTML file per candidate
+(and Markdown or JSON), from a run, its verdict, its lineage and the audit chain."""
 
-Not built yet: ``finegate report`` arrives with the renderer.
-"""
+from __future__ import annotations
 
-__all__: list[str] = []
+from finegate.harness._lazy import lazy_exports
+
+_EXPORTS = {
+    "collect": "_collect",
+    "Redactor": "_collect",
+    "render": "_render",
+    "render_html": "_render",
+    "render_markdown": "_render",
+}
+
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -78,17 +78,19 @@ def test_a_passing_candidate_is_trained_evaluated_registered_and_promoted(tmp_pa
     result = _pipeline(tmp_path, recipe, policy)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)["results"]
-    assert set(data) == {"prepare", "train", "evaluate", "register", "gate", "promote"}
+    assert set(data) == {"prepare", "train", "evaluate", "register", "gate", "promote", "report"}
     assert data["gate"]["verdicts"]["tiny"]["status"] == "pass"
     assert data["promote"]["promoted"]["tiny"]["version"] == "arith:1"
-    assert "[report] not available" in result.stderr
+    report = (tmp_path / "work" / "report-tiny.html").read_text()
+    assert data["report"]["reports"]["tiny"].endswith("report-tiny.html")
+    assert "APPROVED by policy tiny-policy" in report and "arith:1" in report
     store = Store(tmp_path / "fg.db")
     runs = {r["kind"] for r in store.list_runs()}
     assert runs == {"baseline", "eval"}
     actions = [r["action"] for r in audit.records(store)]
     assert actions == ["register", "verdict", "promote"] and audit.verify(store).ok
     again = _pipeline(tmp_path, recipe, policy)  # every step is answered from the state file
-    assert again.exit_code == 0 and again.stderr.count("done before: skipped") == 6
+    assert again.exit_code == 0 and again.stderr.count("done before: skipped") == 7
 
 
 def test_a_failing_candidate_is_not_promoted(tmp_path, tiny_llama):

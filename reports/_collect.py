@@ -1,0 +1,229 @@
+"""Everything a report shows, gathered from the store, the registry and the
+training manifest, with every free text redacted before it goes anywhere.
+
+Model answers and case inputs can hold personal data (a customer's name, an
+e-mail address): each one passes through the PII scanner and only its redacted
+form reaches the report, in every format.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from finegate.harness._audit import records as audit_records
+from finegate.harness._audit import verify_chain
+from finegate.harness._store import Store
+
+FLIPPED_SHOWN = 12
+
+
+class Redactor:
+    """Redacts text with presidio (spaCy mode: names too), memoised per text."""
+
+    def __init__(self, mode: str = "spacy"):
+        from finegate.harness._pii import PIIScanner
+
+        self.scanner = PIIScanner(mode)
+        self.found: dict[str, int] = {}
+        self._memo: dict[str, str] = {}
+
+    def __call__(self, value: Any) -> str:
+        text = value if isinstance(value, str) else _prompt_text(value)
+        if text not in self._memo:
+            findings = self.scanner.scan(text)
+            for f in findings:
+                self.found[f.entity_type] = self.found.get(f.entity_type, 0) + 1
+            self._memo[text] = self.scanner.redact(text, findings)
+        return self._memo[text]
+
+
+def _prompt_text(prompt: Any) -> str:
+    if isinstance(prompt, list) and prompt and isinstance(prompt[-1], dict):
+        return str(prompt[-1].get("content", ""))
+    return "" if prompt is None else str(prompt)
+
+
+def _innermost(system: dict[str, Any]) -> dict[str, Any]:
+    while isinstance(system.get("inner"), dict):
+        system = system["inner"]
+    return system
+
+
+def _manifest(run: dict[str, Any]) -> dict[str, Any] | None:
+    adapter = _innermost(run["system"]).get("adapter")
+    path = Path(adapter) / "training_manifest.json" if adapter else None
+    if path is None or not path.is_file():
+        return None
+    return json.loads(path.read_text("utf-8"))
+
+
+def collect(
+    store: Store,
+    run_ref: str,
+    *,
+    baseline_ref: str | None = None,
+    policy: Any = None,
+    model_version: Any = None,
+    card: dict[str, Any] | None = None,
+    redact: Redactor | None = None,
+) -> dict[str, Any]:
+    redact = redact or Redactor()
+    run = store.get_run(run_ref)
+    baseline = store.get_run(baseline_ref) if baseline_ref else None
+    metrics = {s: [m.to_dict() for m in ms] for s, ms in store.metrics(run["id"]).items()}
+    data: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run": _run_summary(run),
+        "metrics": metrics,
+        "baseline": None,
+        "comparison": None,
+        "verdict": None,
+        "policy": None,
+        "model_version": None,
+    }
+    if baseline is not None:
+        from finegate.harness._compare import compare_runs
+
+        comparison = compare_runs(store, baseline["id"], run["id"])
+        data["baseline"] = _run_summary(baseline)
+        data["baseline_metrics"] = {
+            s: [m.to_dict() for m in ms] for s, ms in store.metrics(baseline["id"]).items()
+        }
+        data["comparison"] = {
+            "deltas": [d.to_dict() for d in comparison.deltas],
+            "usage": {k: vars(v) for k, v in comparison.usage.items()},
+            "flipped_total": len(comparison.flipped),
+            "flipped": [
+                {
+                    "suite": f.suite_id,
+                    "case": f.case_id,
+                    "metric": f.metric,
+                    "direction": f.direction,
+                    "prompt": redact(f.prompt),
+                    "baseline_answer": redact(f.output_a),
+                    "candidate_answer": redact(f.output_b),
+                }
+                for f in comparison.flipped[:FLIPPED_SHOWN]
+            ],
+        }
+    if policy is not None:
+        data["policy"] = {"id": policy.id, "version": policy.version, "hash": policy.hash()}
+        verdicts = store.verdicts(run_id=run["id"], policy_hash=policy.hash())
+        data["verdict"] = verdicts[0] if verdicts else None
+    manifest = _manifest(run)
+    data["lineage"] = _lineage(run, manifest)
+    data["privacy"] = _privacy(run, metrics, manifest)
+    if model_version is not None:
+        data["model_version"] = {
+            "ref": model_version.ref,
+            "created_at": model_version.created_at,
+            "fingerprint": model_version.fingerprint,
+        }
+    chain = audit_records(store)
+    check = verify_chain(chain)
+    subjects = {run["fingerprint"], getattr(model_version, "ref", None)}
+    data["audit"] = {
+        "ok": check.ok,
+        "records": check.records,
+        "head": check.head,
+        "broken_seq": check.broken_seq,
+        "reason": check.reason,
+        "about_this_model": [
+            {k: r[k] for k in ("seq", "created_at", "action", "actor", "subject", "hash")}
+            for r in chain
+            if r["subject"] in subjects or r["artifacts"].get("model") == run["fingerprint"]
+        ],
+    }
+    data["card"] = _card(data, card or {})
+    data["redactions"] = dict(sorted(redact.found.items()))
+    return data
+
+
+def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
+    inner = _innermost(run["system"])
+    return {
+        "id": run["id"],
+        "label": run["label"],
+        "kind": run["kind"],
+        "system": run["system_name"],
+        "fingerprint": run["fingerprint"],
+        "created_at": run["created_at"],
+        "suites": run["suites"],
+        "environment": run["environment"],
+        "base_model": inner.get("model"),
+        "adapter_sha256": inner.get("adapter_hash"),
+    }
+
+
+def _lineage(run: dict[str, Any], manifest: dict[str, Any] | None) -> dict[str, Any]:
+    inner = _innermost(run["system"])
+    out: dict[str, Any] = {
+        "base_model": inner.get("model"),
+        "base_weights_sha256": inner.get("weights_hash"),
+        "adapter_sha256": inner.get("adapter_hash"),
+        "template_sha256": run["system"].get("template_hash"),
+        "environment": run["environment"],
+        "training": None,
+    }
+    if manifest:
+        ds = manifest.get("dataset", {})
+        out["training"] = {
+            "recipe": {k: manifest["recipe"][k] for k in ("id", "method", "sha256")},
+            "steps": manifest.get("steps"),
+            "wall_time_s": manifest.get("wall_time_s"),
+            "loss_final": (manifest.get("loss_curve") or [{}])[-1].get("loss"),
+            "validation_curve": manifest.get("validation_curve"),
+            "dataset": {
+                "sha256": ds.get("sha256"),
+                "counts": ds.get("counts"),
+                "files": ds.get("files"),
+                "provenance": {k: ds.get("provenance", {}).get(k) for k in ("fields", "missing")},
+            },
+            "seed": manifest.get("seed"),
+            "libraries": manifest.get("libraries"),
+        }
+    return out
+
+
+def _privacy(
+    run: dict[str, Any], metrics: dict[str, Any], manifest: dict[str, Any] | None
+) -> dict[str, Any]:
+    pii_metrics = {s: [m for m in ms if m["name"].startswith("pii")] for s, ms in metrics.items()}
+    out: dict[str, Any] = {
+        "output_pii": {s: ms for s, ms in pii_metrics.items() if ms},
+        "training_pii": None,
+        "dp": None,
+        "canaries": None,
+        "group_privacy": None,
+    }
+    if manifest:
+        ds = manifest.get("dataset", {})
+        out["training_pii"] = {
+            k: ds.get("pii", {}).get(k) for k in ("total", "by_type", "scrubbed")
+        }
+        out["dp"] = manifest.get("dp")
+        out["group_privacy"] = ds.get("group_privacy")
+        out["canaries"] = len(ds.get("canaries") or [])
+    return out
+
+
+def _card(data: dict[str, Any], card: dict[str, Any]) -> dict[str, Any]:
+    suites = [f"{s['id']} v{s['version']} ({s['n_cases']} cases)" for s in data["run"]["suites"]]
+    limitations = list(card.get("limitations", []))
+    dp = (data["privacy"] or {}).get("dp")
+    if dp:
+        limitations.append(
+            f"Trained with differential privacy at epsilon {dp['epsilon']:.2f}; "
+            "privacy costs utility."
+        )
+    return {
+        "model": data["run"]["system"],
+        "intended_use": card.get("intended_use", "Not stated by the owner."),
+        "out_of_scope": card.get("out_of_scope", "Not stated by the owner."),
+        "owner": card.get("owner", "Not stated."),
+        "evaluation_data": suites,
+        "limitations": limitations or ["Not stated by the owner."],
+    }

@@ -1,0 +1,39 @@
+"""The pipeline step the reports package owns: ``report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from finegate.harness._pipeline import PipelineContext, step
+
+
+@step("report")
+def report_step(context: PipelineContext) -> dict[str, Any]:
+    """One HTML report per candidate, against the baseline, with its verdict."""
+    from finegate.gates._policy import load_policy
+    from finegate.harness._atomic import atomic_write_text
+    from finegate.harness._model_registry import open_registry
+    from finegate.harness._store import Store
+    from finegate.reports._collect import Redactor, collect
+    from finegate.reports._render import render_html
+
+    store = Store(context.get("store"))
+    registry = open_registry(store, context.get("registry"))
+    policy = load_policy(context.get("policy"))
+    redact = Redactor()
+    paths = {}
+    for recipe_id, run_id in context.get("candidate_runs").items():
+        version = registry.get(context.get("versions")[recipe_id])
+        data = collect(
+            store,
+            run_id,
+            baseline_ref=context.get("baseline_run"),
+            policy=policy,
+            model_version=version,
+            redact=redact,
+        )
+        path = Path(context.get("workdir")) / f"report-{recipe_id}.html"
+        atomic_write_text(path, render_html(data))
+        paths[recipe_id] = str(path)
+    return {"reports": paths}
