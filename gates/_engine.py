@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from finegate.gates._policy import BaselineGate, GovernanceGate, Policy, ThresholdGate
 from finegate.gates._verdict import PolicyVerdict, Verdict, overall_status
 from finegate.harness._store import Store
+from finegate.harness._system import innermost
 
 MANIFEST_FILE = "training_manifest.json"
 WORST_CASES = 5
@@ -51,10 +52,7 @@ class Evidence:
         return self._comparison
 
     def innermost_system(self) -> dict[str, Any]:
-        system = self.run["system"]
-        while isinstance(system.get("inner"), dict):
-            system = system["inner"]
-        return system
+        return innermost(self.run["system"])
 
     def manifest(self) -> tuple[dict[str, Any] | None, str | None]:
         """The candidate's training manifest, or why there is none."""
@@ -429,27 +427,21 @@ def _apply_severity(gate: Any, verdict: Verdict, policy: Policy, today: date) ->
     if waiver is not None:
         info = waiver.model_dump(mode="json")
         if waiver.active(today):
-            return _replace(
+            return replace(
                 verdict,
                 status="waived",
                 waiver=info,
                 message=f"{verdict.message} (waived by {waiver.owner} until {waiver.expires})",
             )
-        verdict = _replace(
+        verdict = replace(
             verdict,
             waiver=info,
             message=f"{verdict.message}; the waiver by {waiver.owner} expired on "
             f"{waiver.expires} and no longer applies",
         )
     if gate.severity == "warn":
-        return _replace(verdict, status="warn")
+        return replace(verdict, status="warn")
     return verdict
-
-
-def _replace(verdict: Verdict, **changes: Any) -> Verdict:
-    from dataclasses import replace
-
-    return replace(verdict, **changes)
 
 
 def evaluate(policy: Policy, evidence: Evidence) -> PolicyVerdict:

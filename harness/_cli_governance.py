@@ -79,13 +79,12 @@ def registry_register(
 ) -> None:
     """Register the system an evaluation run evaluated as a new version of NAME."""
     from finegate.harness._model_registry import lineage_of
+    from finegate.harness._system import innermost
 
     st, reg = _registry(store, registry_uri)
     run = st.get_run(run_ref)
     lineage = {**lineage_of(run["system"]), "evaluation_runs": [run["id"]]}
-    inner = run["system"]
-    while isinstance(inner.get("inner"), dict):
-        inner = inner["inner"]
+    inner = innermost(run["system"])
     version = reg.register(
         name,
         fingerprint=run["fingerprint"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from finegate.harness._types import MetricValue
+from finegate.harness._types import MetricValue, last_turn_text
 
 
 def _fmt(x: float) -> str:
@@ -132,16 +132,7 @@ def print_run(
 
 
 def _short(value: Any, width: int = 70) -> str:
-    text = (
-        value
-        if isinstance(value, str)
-        else (
-            value[-1]["content"]
-            if isinstance(value, list) and value and isinstance(value[-1], dict)
-            else str(value)
-        )
-    )
-    text = " ".join(str(text).split())
+    text = " ".join(last_turn_text(value).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

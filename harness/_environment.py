@@ -9,6 +9,8 @@ import subprocess
 import sys
 from typing import Any
 
+from finegate.harness._system import innermost
+
 _LIBRARIES = (
     "finegate",
     "torch",
@@ -65,8 +67,8 @@ def capture_environment(system: dict[str, Any], seed: int) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "torch_threads": _torch_threads(),
         "libraries": library_versions(),
-        "device": _innermost(system).get("device"),
-        "dtype": _innermost(system).get("dtype"),
+        "device": innermost(system).get("device"),
+        "dtype": innermost(system).get("dtype"),
         "seed": seed,
         "git": git_state(),
     }
@@ -78,10 +80,3 @@ def _torch_threads() -> int | None:
     import torch
 
     return int(torch.get_num_threads())
-
-
-def _innermost(system: dict[str, Any]) -> dict[str, Any]:
-    """Wrapped systems (prompted, served) describe the model they wrap under ``inner``."""
-    while isinstance(system.get("inner"), dict):
-        system = system["inner"]
-    return system

@@ -21,6 +21,8 @@ from finegate.harness._paths import home
 
 _CHUNK = 1 << 20
 _lock = threading.Lock()
+# digests this process already knows, so the memo file is read once per file, not per call
+_seen: dict[tuple[str, int, int], str] = {}
 
 
 def canonical_json(value: Any) -> str:
@@ -55,6 +57,9 @@ def sha256_file(path: str | os.PathLike[str], *, use_cache: bool = True) -> str:
     st = p.stat()
     key = str(p)
     stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    seen_key = (key, st.st_size, st.st_mtime_ns)
+    if use_cache and seen_key in _seen:
+        return _seen[seen_key]
     if use_cache:
         with _lock:
             entry = _load_digest_cache().get(key)
@@ -63,13 +68,15 @@ def sha256_file(path: str | os.PathLike[str], *, use_cache: bool = True) -> str:
             and entry.get("size") == stamp["size"]
             and entry.get("mtime_ns") == stamp["mtime_ns"]
         ):
-            return str(entry["sha256"])
+            _seen[seen_key] = str(entry["sha256"])
+            return _seen[seen_key]
     h = hashlib.sha256()
     with p.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             h.update(chunk)
     digest = h.hexdigest()
     if use_cache:
+        _seen[seen_key] = digest
         with _lock:
             cache = _load_digest_cache()
             cache[key] = {**stamp, "sha256": digest}

@@ -52,6 +52,13 @@ def _content_files(folder: Path) -> list[Path]:
     )
 
 
+def weights_hash(path: Path) -> str:
+    """A model's identity: its ``.gguf`` file, or its folder's content files."""
+    if path.is_file():
+        return sha256_files([path], path.parent)
+    return sha256_files(_content_files(path), path)
+
+
 def check_model_folder(folder: Path) -> list[Problem]:
     problems = []
     if not (folder / "config.json").is_file():
@@ -298,13 +305,14 @@ class HFModel:
         self._dtype: Any = None
         self._fingerprint: str | None = None
         self._keep_logits: bool | None = None
+        self._weights: str | None = None
 
     # -- identity -----------------------------------------------------------------------
 
     def _weights_hash(self) -> str:
-        if self.model_path.is_file():
-            return sha256_files([self.model_path], self.model_path.parent)
-        return sha256_files(_content_files(self.model_path), self.model_path)
+        if self._weights is None:
+            self._weights = weights_hash(self.model_path)
+        return self._weights
 
     def adapter_hash(self) -> str | None:
         if self.adapter_path is None:

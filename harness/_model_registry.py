@@ -33,6 +33,7 @@ from finegate.harness._store import (
     model_versions_table,
     now_iso,
 )
+from finegate.harness._system import innermost
 
 MANIFEST_FILE = "training_manifest.json"
 
@@ -57,9 +58,7 @@ class ModelVersion:
 def lineage_of(system: dict[str, Any]) -> dict[str, Any]:
     """What a version is made of, from a system description (and the training
     manifest in its adapter folder, when there is one)."""
-    inner = system
-    while isinstance(inner.get("inner"), dict):
-        inner = inner["inner"]
+    inner = innermost(system)
     lineage: dict[str, Any] = {
         "base_model": inner.get("model"),
         "base_weights_sha256": inner.get("weights_hash"),

@@ -67,9 +67,7 @@ def _log_lines() -> Update:
 
     def update(task: str, done: int, total: int, **fields: Any) -> None:
         tenth = (10 * done) // max(total, 1)
-        if shown.get(task) == tenth and done < total:
-            return
-        if shown.get(task) == tenth and done == total and tenth == 10:
+        if shown.get(task) == tenth:
             return
         shown[task] = tenth
         print(f"{task}: {done}/{total} {_info(fields)}".rstrip(), file=sys.stderr, flush=True)

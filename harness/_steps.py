@@ -54,6 +54,7 @@ def evaluate(context: PipelineContext) -> dict[str, Any]:
 def register(context: PipelineContext) -> dict[str, Any]:
     """Each candidate's evaluated system as a version (reused if already registered)."""
     from finegate.harness._model_registry import lineage_of, open_registry
+    from finegate.harness._system import innermost
 
     store = _open_store(context)
     registry = open_registry(store, context.get("registry"))
@@ -65,7 +66,7 @@ def register(context: PipelineContext) -> dict[str, Any]:
             (v for v in registry.versions(name) if v.fingerprint == run["fingerprint"]), None
         )
         if existing is None:
-            inner = run["system"]
+            inner = innermost(run["system"])
             existing = registry.register(
                 name,
                 fingerprint=run["fingerprint"],

@@ -41,6 +41,14 @@ class System(Protocol):
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[Loglikelihood]: ...
 
 
+def innermost(description: dict[str, Any]) -> dict[str, Any]:
+    """The description of the model itself: wrapped systems (prompted, served)
+    describe what they wrap under ``inner``."""
+    while isinstance(description.get("inner"), dict):
+        description = description["inner"]
+    return description
+
+
 def render_plain(messages: Sequence[Message]) -> str:
     """A conversation as plain text, for models without a chat template.
 

@@ -50,6 +50,13 @@ def prompt_to_json(prompt: Prompt) -> str | list[dict[str, str]]:
     return prompt if isinstance(prompt, str) else [asdict(m) for m in prompt]
 
 
+def last_turn_text(prompt: Any) -> str:
+    """The text of a stored prompt's last turn (raw text is its own last turn)."""
+    if isinstance(prompt, list) and prompt and isinstance(prompt[-1], dict):
+        return str(prompt[-1].get("content", ""))
+    return "" if prompt is None else str(prompt)
+
+
 @dataclass(frozen=True)
 class GenerateRequest:
     """Ask a system to continue a conversation or a raw prompt."""

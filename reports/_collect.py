@@ -16,6 +16,8 @@ from typing import Any
 from finegate.harness._audit import records as audit_records
 from finegate.harness._audit import verify_chain
 from finegate.harness._store import Store
+from finegate.harness._system import innermost
+from finegate.harness._types import last_turn_text
 
 FLIPPED_SHOWN = 12
 
@@ -31,7 +33,7 @@ class Redactor:
         self._memo: dict[str, str] = {}
 
     def __call__(self, value: Any) -> str:
-        text = value if isinstance(value, str) else _prompt_text(value)
+        text = last_turn_text(value)
         if text not in self._memo:
             findings = self.scanner.scan(text)
             for f in findings:
@@ -40,20 +42,8 @@ class Redactor:
         return self._memo[text]
 
 
-def _prompt_text(prompt: Any) -> str:
-    if isinstance(prompt, list) and prompt and isinstance(prompt[-1], dict):
-        return str(prompt[-1].get("content", ""))
-    return "" if prompt is None else str(prompt)
-
-
-def _innermost(system: dict[str, Any]) -> dict[str, Any]:
-    while isinstance(system.get("inner"), dict):
-        system = system["inner"]
-    return system
-
-
 def _manifest(run: dict[str, Any]) -> dict[str, Any] | None:
-    adapter = _innermost(run["system"]).get("adapter")
+    adapter = innermost(run["system"]).get("adapter")
     path = Path(adapter) / "training_manifest.json" if adapter else None
     if path is None or not path.is_file():
         return None
@@ -143,7 +133,7 @@ def collect(
 
 
 def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
-    inner = _innermost(run["system"])
+    inner = innermost(run["system"])
     return {
         "id": run["id"],
         "label": run["label"],
@@ -159,7 +149,7 @@ def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lineage(run: dict[str, Any], manifest: dict[str, Any] | None) -> dict[str, Any]:
-    inner = _innermost(run["system"])
+    inner = innermost(run["system"])
     out: dict[str, Any] = {
         "base_model": inner.get("model"),
         "base_weights_sha256": inner.get("weights_hash"),

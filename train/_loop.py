@@ -30,6 +30,7 @@ from finegate.harness._hf import (
     pick_device,
     pick_dtype,
     resolve_model_ref,
+    weights_hash,
 )
 from finegate.train._checkpoint import (
     load_checkpoint,
@@ -190,7 +191,7 @@ class PeftTrainer:
             "base_model": {
                 "name": recipe.base_model,
                 "path": str(base_path),
-                "weights_sha256": _weights_hash(base_path),
+                "weights_sha256": weights_hash(base_path),
             },
             "dataset": _dataset_summary(dataset),
             "seed": seed,
@@ -466,12 +467,6 @@ def _save_adapter(model: Any, output: Path) -> str:
         p for p in _content_files(output) if p.name not in (MANIFEST_FILE, DATASET_MANIFEST_FILE)
     ]
     return sha256_files(files, output)
-
-
-def _weights_hash(path: Path) -> str:
-    if path.is_file():
-        return sha256_files([path], path.parent)
-    return sha256_files(_content_files(path), path)
 
 
 def _dataset_summary(dataset: PreparedDataset) -> dict[str, Any]:
