@@ -630,16 +630,27 @@ class HFModel:
 
     def _score_items(self, items: list[tuple[list[int], list[int]]]) -> list[Loglikelihood]:
         """Log-probability of each item's continuation tokens, given its input ids
-        (the context and all but the last continuation token)."""
+        (the context and all but the last continuation token). Items that share a
+        context are scored in one row (``_shared_prefix``): the context runs once."""
         import torch
 
-        order = sorted(range(len(items)), key=lambda i: (-len(items[i][0]), i))
-        results: list[Loglikelihood | None] = [None] * len(items)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
+        from finegate.harness import _shared_prefix as sp
+
+        results: list[Loglikelihood | None] = [
+            None if cont else Loglikelihood(0.0, True, 0, 0.0) for _, cont in items
+        ]
+        rows = sp.group_by_prefix(items)
+        rows.sort(key=lambda row: -row.length)
+        for start in range(0, len(rows), self.batch_size):
+            batch = rows[start : start + self.batch_size]
             t0 = time.perf_counter()
-            keep = max(max(len(items[i][1]) for i in batch), 1)
-            ids, mask, positions = self._left_pad([items[i][0] for i in batch])
+            keep = max(row.tail for row in batch) + 1
+            ids, positions = sp.pack(batch, self.tokenizer.pad_token_id)
+            ids, positions = ids.to(self.device), positions.to(self.device)
+            if all(len(row.continuations) == 1 for row in batch):  # plain causal rows
+                mask = sp.padding_mask(batch, ids.shape[1]).to(self.device)
+            else:
+                mask = sp.attention_mask(batch, ids.shape[1], self.model.dtype).to(self.device)
             kwargs: dict[str, Any] = {"use_cache": False}
             if self._supports_logits_to_keep():
                 kwargs["logits_to_keep"] = keep
@@ -648,17 +659,10 @@ class HFModel:
                     input_ids=ids, attention_mask=mask, position_ids=positions, **kwargs
                 ).logits[:, -keep:, :]
                 logprobs = torch.log_softmax(logits.float(), dim=-1)
+                scored = sp.continuation_logprobs(logprobs, batch)
             elapsed = time.perf_counter() - t0
-            for row, i in enumerate(batch):
-                cont = items[i][1]
-                if not cont:
-                    results[i] = Loglikelihood(0.0, True, 0, elapsed)
-                    continue
-                lp = logprobs[row, keep - len(cont) :, :]
-                target = torch.tensor(cont, device=lp.device)
-                token_lp = lp.gather(-1, target[:, None]).squeeze(-1)
-                greedy = bool((lp.argmax(-1) == target).all())
-                results[i] = Loglikelihood(float(token_lp.sum()), greedy, len(cont), elapsed)
+            for owner, logprob, greedy in scored:
+                results[owner] = Loglikelihood(logprob, greedy, len(items[owner][1]), elapsed)
         return [r for r in results if r is not None]
 
 
