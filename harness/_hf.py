@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -261,6 +261,9 @@ def pick_dtype(dtype: str, device: str) -> torch.dtype:
         ) from None
 
 
+MIN_SHARED_PREFIX = 16
+"""Shorter shared prompt starts are not worth a separate pass."""
+
 ADAPTER_PROBE = "The committee met on Tuesday to review the budget for the new library."
 
 
@@ -309,6 +312,7 @@ class HFModel:
         self._fingerprint: str | None = None
         self._keep_logits: bool | None = None
         self._weights: str | None = None
+        self._stoppers: dict[tuple[str, ...], Any] = {}
         self.adapter_effect: float | None = None  # max |logit change| on a probe text
 
     # -- identity -----------------------------------------------------------------------
@@ -490,6 +494,17 @@ class HFModel:
                 ids.update(int(i) for i in source)
         return sorted(ids)
 
+    def _stop_criteria(self, stops: tuple[str, ...]) -> Any:
+        """transformers' stop-string matcher, built once per set of stop strings:
+        building it embeds the whole vocabulary (about a second per batch here)."""
+        if stops not in self._stoppers:
+            from transformers import StoppingCriteriaList, StopStringCriteria
+
+            self._stoppers[stops] = StoppingCriteriaList(
+                [StopStringCriteria(self.tokenizer, list(stops))]
+            )
+        return self._stoppers[stops]
+
     def generate(self, requests: Sequence[GenerateRequest]) -> list[Generation]:
         if not requests:
             return []
@@ -511,6 +526,35 @@ class HFModel:
             self._generate_batch(batch, requests, encoded, results)
         return [r for r in results if r is not None]
 
+    def _generation_inputs(
+        self, rows: list[list[int]]
+    ) -> tuple[torch.Tensor, torch.Tensor, Callable[[], Any] | None]:
+        """Ids and mask for a batch, and (when its prompts share a long start, as
+        prompts built from one template do) a function that runs that start once
+        and gives its KV cache for every row. Rows are then laid out as the shared
+        start, padding, and each row's own rest; position ids follow the mask, so
+        every row sees what it would see alone."""
+        from finegate.harness import _shared_prefix as sp
+
+        shared = sp.common_prefix_length(rows)
+        if len(rows) < 2 or shared < MIN_SHARED_PREFIX:
+            ids, mask, _ = self._left_pad(rows)
+            return ids, mask, None
+        ids, mask = sp.prefix_then_left_pad(rows, shared, self.tokenizer.pad_token_id)
+        ids, mask = ids.to(self.device), mask.to(self.device)
+
+        def cache() -> Any:
+            import torch
+            from transformers import DynamicCache
+
+            kv = DynamicCache(config=self.model.config)
+            with torch.inference_mode():
+                self.model(input_ids=ids[:1, :shared], past_key_values=kv, use_cache=True)
+            kv.batch_repeat_interleave(len(rows))
+            return kv
+
+        return ids, mask, cache
+
     def _generate_batch(
         self,
         batch: list[int],
@@ -524,7 +568,7 @@ class HFModel:
         params = requests[batch[0]].params
         budget = max(1, self._max_length() - params.max_new_tokens)
         rows = [encoded[i][-budget:] for i in batch]
-        ids, mask, _ = self._left_pad(rows)
+        ids, mask, cached = self._generation_inputs(rows)
         eos = self._eos_ids()
         config = GenerationConfig(
             max_new_tokens=params.max_new_tokens,
@@ -538,11 +582,13 @@ class HFModel:
         )
         extra: dict[str, Any] = {}
         if params.stop:
-            extra = {"stop_strings": list(params.stop), "tokenizer": self.tokenizer}
+            extra = {"stopping_criteria": self._stop_criteria(params.stop)}
         if not params.greedy:
             torch.manual_seed(params.seed)
         start = time.perf_counter()
         with torch.inference_mode():
+            if cached is not None:
+                extra["past_key_values"] = cached()
             out = self.model.generate(
                 input_ids=ids, attention_mask=mask, generation_config=config, **extra
             )

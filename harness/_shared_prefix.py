@@ -135,6 +135,37 @@ def pack(rows: list[SharedRow], pad_id: int) -> tuple[torch.Tensor, torch.Tensor
     return ids, positions
 
 
+def common_prefix_length(rows: list[list[int]]) -> int:
+    """How many leading tokens every row shares, leaving each row at least one of its own."""
+    if not rows:
+        return 0
+    n = min(len(r) for r in rows) - 1
+    first = rows[0]
+    for k in range(max(n, 0)):
+        if any(r[k] != first[k] for r in rows[1:]):
+            return k
+    return max(n, 0)
+
+
+def prefix_then_left_pad(
+    rows: list[list[int]], shared: int, pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows as their shared start, then padding, then each row's own tokens: the
+    start's KV cache is computed once and holds the same columns in every row."""
+    import torch
+
+    rests = [r[shared:] for r in rows]
+    width = shared + max(len(r) for r in rests)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    ids[:, :shared] = torch.tensor(rows[0][:shared], dtype=torch.long)
+    mask[:, :shared] = 1
+    for i, rest in enumerate(rests):
+        ids[i, width - len(rest) :] = torch.tensor(rest, dtype=torch.long)
+        mask[i, width - len(rest) :] = 1
+    return ids, mask
+
+
 def continuation_logprobs(
     logprobs: torch.Tensor, rows: list[SharedRow]
 ) -> list[tuple[int, float, bool]]:
@@ -162,8 +193,10 @@ def continuation_logprobs(
 __all__ = [
     "SharedRow",
     "attention_mask",
+    "common_prefix_length",
     "continuation_logprobs",
     "group_by_prefix",
     "pack",
     "padding_mask",
+    "prefix_then_left_pad",
 ]

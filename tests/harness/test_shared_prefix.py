@@ -86,3 +86,31 @@ def test_shared_rows_give_the_log_likelihoods_of_separate_passes(attn):
     assert sorted(got) == list(range(9))
     for k, (inputs, cont) in enumerate(items):
         assert got[k] == pytest.approx(_alone(model, inputs, cont), abs=1e-5), k
+
+
+def test_common_prefix_leaves_every_row_a_token_of_its_own():
+    assert sp.common_prefix_length([[1, 2, 3, 4], [1, 2, 3, 9, 9]]) == 3
+    assert sp.common_prefix_length([[1, 2, 3], [1, 2, 3, 4]]) == 2
+    assert sp.common_prefix_length([[7, 2], [1, 2]]) == 0
+    ids, mask = sp.prefix_then_left_pad([[1, 2, 3, 4], [1, 2, 5, 6, 7]], 2, pad_id=0)
+    assert ids.tolist() == [[1, 2, 0, 3, 4], [1, 2, 5, 6, 7]]
+    assert mask.tolist() == [[1, 1, 0, 1, 1], [1, 1, 1, 1, 1]]
+
+
+@pytest.mark.parametrize("arch", ["tiny_llama", "tiny_gpt2"])
+def test_prompts_sharing_a_start_generate_as_they_do_one_by_one(arch, request):
+    from finegate.harness import HFModel
+    from finegate.harness._types import GenerateRequest, GenerationParams
+
+    path = request.getfixturevalue(arch)
+    start = "You are a careful assistant for the town library. Answer briefly. "
+    prompts = [start + q for q in ("Opening hours?", "Can I renew a loan online?", "Fines", "?")]
+    params = GenerationParams(max_new_tokens=12, stop=("zz",))
+    asks = [GenerateRequest(p, params) for p in prompts]
+    batched = HFModel(str(path), batch_size=4)
+    rows = [batched._encode(p) for p in prompts]
+    assert sp.common_prefix_length(rows) >= 16  # the shared-start path is taken
+    together = [g.text for g in batched.generate(asks)]
+    alone = [g.text for g in HFModel(str(path), batch_size=1).generate(asks)]
+    assert together == alone
+    assert len(set(together)) > 1
