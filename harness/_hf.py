@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -261,8 +261,8 @@ def pick_dtype(dtype: str, device: str) -> torch.dtype:
         ) from None
 
 
-MIN_SHARED_PREFIX = 16
-"""Shorter shared prompt starts are not worth a separate pass."""
+STOP_WINDOW = 64
+"""Tokens at the end of an answer decoded to look for a stop string."""
 
 ADAPTER_PROBE = "The committee met on Tuesday to review the budget for the new library."
 
@@ -313,6 +313,7 @@ class HFModel:
         self._keep_logits: bool | None = None
         self._weights: str | None = None
         self._stoppers: dict[tuple[str, ...], Any] = {}
+        self._continuous: bool | None = None
         self.adapter_effect: float | None = None  # max |logit change| on a probe text
 
     # -- identity -----------------------------------------------------------------------
@@ -514,6 +515,14 @@ class HFModel:
             key=lambda i: (_params_key(requests[i].params), -len(encoded[i]), i),
         )
         results: list[Generation | None] = [None] * len(requests)
+        if self._continuous_batching():
+            groups: dict[str, list[int]] = {}
+            for i in order:
+                if requests[i].params.greedy:
+                    groups.setdefault(_params_key(requests[i].params), []).append(i)
+            for group in groups.values():
+                self._decode_greedy(group, requests, encoded, results)
+            order = [i for i in order if results[i] is None]
         batch: list[int] = []
         for i in order:
             if batch and (
@@ -526,34 +535,68 @@ class HFModel:
             self._generate_batch(batch, requests, encoded, results)
         return [r for r in results if r is not None]
 
-    def _generation_inputs(
-        self, rows: list[list[int]]
-    ) -> tuple[torch.Tensor, torch.Tensor, Callable[[], Any] | None]:
-        """Ids and mask for a batch, and (when its prompts share a long start, as
-        prompts built from one template do) a function that runs that start once
-        and gives its KV cache for every row. Rows are then laid out as the shared
-        start, padding, and each row's own rest; position ids follow the mask, so
-        every row sees what it would see alone."""
-        from finegate.harness import _shared_prefix as sp
+    def _continuous_batching(self) -> bool:
+        if self._continuous is None:
+            from finegate.harness._decode import supports_continuous_batching
 
-        shared = sp.common_prefix_length(rows)
-        if len(rows) < 2 or shared < MIN_SHARED_PREFIX:
-            ids, mask, _ = self._left_pad(rows)
-            return ids, mask, None
-        ids, mask = sp.prefix_then_left_pad(rows, shared, self.tokenizer.pad_token_id)
-        ids, mask = ids.to(self.device), mask.to(self.device)
+            self._continuous = supports_continuous_batching(self.model)
+        return self._continuous
 
-        def cache() -> Any:
-            import torch
-            from transformers import DynamicCache
+    def _decode_greedy(
+        self,
+        group: list[int],
+        requests: Sequence[GenerateRequest],
+        encoded: list[list[int]],
+        results: list[Generation | None],
+    ) -> None:
+        """Greedy requests with the same settings, by continuous batching."""
+        from finegate.harness._decode import greedy_decode
 
-            kv = DynamicCache(config=self.model.config)
-            with torch.inference_mode():
-                self.model(input_ids=ids[:1, :shared], past_key_values=kv, use_cache=True)
-            kv.batch_repeat_interleave(len(rows))
-            return kv
+        params = requests[group[0]].params
+        budget = max(1, self._max_length() - params.max_new_tokens)
+        rows = [encoded[i][-budget:] for i in group]
+        stops = params.stop
 
-        return ids, mask, cache
+        def stopped(tokens: list[int]) -> bool:
+            if not stops:
+                return False
+            text = self.tokenizer.decode(tokens[-STOP_WINDOW:], skip_special_tokens=True)
+            return any(stop in text for stop in stops)
+
+        decoded = greedy_decode(
+            self.model,
+            rows,
+            max_new_tokens=params.max_new_tokens,
+            batch_size=self.batch_size,
+            eos_ids=self._eos_ids(),
+            pad_id=self.tokenizer.pad_token_id,
+            stopped=stopped,
+        )
+        for i, row, answer in zip(group, rows, decoded, strict=True):
+            results[i] = self._generation(
+                answer.tokens, answer.finish, stops, len(row), answer.seconds
+            )
+
+    def _generation(
+        self,
+        tokens: list[int],
+        finish: str,
+        stops: tuple[str, ...],
+        prompt_tokens: int,
+        seconds: float,
+    ) -> Generation:
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        for stop in stops:
+            cut = text.find(stop)
+            if cut != -1:
+                text, finish = text[:cut], "stop"
+        return Generation(
+            text=text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=len(tokens),
+            finish_reason=finish,
+            latency_s=seconds,
+        )
 
     def _generate_batch(
         self,
@@ -568,7 +611,7 @@ class HFModel:
         params = requests[batch[0]].params
         budget = max(1, self._max_length() - params.max_new_tokens)
         rows = [encoded[i][-budget:] for i in batch]
-        ids, mask, cached = self._generation_inputs(rows)
+        ids, mask, _ = self._left_pad(rows)
         eos = self._eos_ids()
         config = GenerationConfig(
             max_new_tokens=params.max_new_tokens,
@@ -587,8 +630,6 @@ class HFModel:
             torch.manual_seed(params.seed)
         start = time.perf_counter()
         with torch.inference_mode():
-            if cached is not None:
-                extra["past_key_values"] = cached()
             out = self.model.generate(
                 input_ids=ids, attention_mask=mask, generation_config=config, **extra
             )
@@ -601,18 +642,7 @@ class HFModel:
                 if t in eos:
                     tokens, finish = tokens[:j], "stop"
                     break
-            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-            for stop in params.stop:
-                cut = text.find(stop)
-                if cut != -1:
-                    text, finish = text[:cut], "stop"
-            results[i] = Generation(
-                text=text,
-                prompt_tokens=len(rows[row]),
-                completion_tokens=len(tokens),
-                finish_reason=finish,
-                latency_s=elapsed,
-            )
+            results[i] = self._generation(tokens, finish, params.stop, len(rows[row]), elapsed)
 
     # -- scoring ------------------------------------------------------------------------
 

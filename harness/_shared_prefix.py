@@ -147,25 +147,6 @@ def common_prefix_length(rows: list[list[int]]) -> int:
     return max(n, 0)
 
 
-def prefix_then_left_pad(
-    rows: list[list[int]], shared: int, pad_id: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows as their shared start, then padding, then each row's own tokens: the
-    start's KV cache is computed once and holds the same columns in every row."""
-    import torch
-
-    rests = [r[shared:] for r in rows]
-    width = shared + max(len(r) for r in rests)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    ids[:, :shared] = torch.tensor(rows[0][:shared], dtype=torch.long)
-    mask[:, :shared] = 1
-    for i, rest in enumerate(rests):
-        ids[i, width - len(rest) :] = torch.tensor(rest, dtype=torch.long)
-        mask[i, width - len(rest) :] = 1
-    return ids, mask
-
-
 def continuation_logprobs(
     logprobs: torch.Tensor, rows: list[SharedRow]
 ) -> list[tuple[int, float, bool]]:
@@ -198,5 +179,4 @@ __all__ = [
     "group_by_prefix",
     "pack",
     "padding_mask",
-    "prefix_then_left_pad",
 ]

@@ -1,0 +1,252 @@
+"""Greedy decoding with continuous batching.
+
+On a CPU a decode step reads every weight once whatever the batch holds, so its
+cost barely grows with the batch: what matters is how many rows are busy at
+each step. A fixed batch keeps stepping until its longest answer ends, its
+finished rows idling; here a finished row leaves at once and the next prompt
+takes its place, so every step works for ``batch_size`` answers until the
+queue runs dry.
+
+Each row keeps its own position ids and its own stretch of the KV cache (rows
+are left-padded to a common width and the padding is masked), so a row's
+answer does not depend on which rows it shared steps with.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class _Row:
+    index: int
+    prompt_len: int
+    started: float
+    tokens: list[int] = field(default_factory=list)
+    finish: str | None = None
+
+
+@dataclass(frozen=True)
+class Decoded:
+    tokens: list[int]
+    finish: str  # "stop" (end of sequence or a stop string) or "length"
+    seconds: float  # from the row's admission to its last token
+
+
+def supports_continuous_batching(model: Any) -> bool:
+    """Only plain per-layer caches can be re-packed row by row (no sliding
+    windows, no hybrid or recurrent state)."""
+    from transformers import DynamicCache
+
+    try:
+        cache = DynamicCache(config=model.config)
+    except Exception:
+        return False
+    return all(type(layer).__name__ == "DynamicLayer" for layer in cache.layers)
+
+
+def greedy_decode(
+    model: Any,
+    prompts: Sequence[list[int]],
+    *,
+    max_new_tokens: int,
+    batch_size: int,
+    eos_ids: Sequence[int],
+    pad_id: int,
+    stopped: Callable[[list[int]], bool],
+    min_shared_prefix: int = 16,
+) -> list[Decoded]:
+    """Greedy answers to ``prompts`` (token ids, in the order they are admitted).
+
+    ``stopped`` says whether a row's tokens so far contain a stop string. When
+    all prompts start with the same ``min_shared_prefix`` tokens or more (one
+    template), that start runs once and every row's cache begins with it."""
+    import torch
+
+    from finegate.harness._shared_prefix import common_prefix_length
+
+    eos = set(eos_ids)
+    shared = common_prefix_length(list(prompts)) if len(prompts) > 1 else 0
+    prefix = _prefix_cache(model, prompts[0][:shared]) if shared >= min_shared_prefix else None
+    shared = shared if prefix is not None else 0
+    queue = list(range(len(prompts)))[::-1]
+    active: list[_Row] = []
+    kv: list[tuple[Any, Any]] = []
+    mask = torch.zeros((0, 0), dtype=torch.long, device=next(model.parameters()).device)
+    done: dict[int, Decoded] = {}
+
+    def emit(rows: list[_Row], next_tokens: list[int]) -> None:
+        for row, token in zip(rows, next_tokens, strict=True):
+            if token in eos:
+                row.finish = "stop"
+                continue
+            row.tokens.append(token)
+            if stopped(row.tokens):
+                row.finish = "stop"
+            elif len(row.tokens) >= max_new_tokens:
+                row.finish = "length"
+
+    while queue or active:
+        admitted = []
+        while queue and len(active) + len(admitted) < batch_size:
+            i = queue.pop()
+            admitted.append(_Row(i, len(prompts[i]), time.perf_counter()))
+        if admitted:
+            new_kv, new_mask, first = _prefill(
+                model, [prompts[r.index][shared:] for r in admitted], pad_id, prefix
+            )
+            emit(admitted, first)
+            kv, mask = _merge(kv, mask, new_kv, new_mask)
+            active += admitted
+        keep = [k for k, row in enumerate(active) if row.finish is None]
+        for row in active:
+            if row.finish is not None:
+                done[row.index] = Decoded(row.tokens, row.finish, time.perf_counter() - row.started)
+        if len(keep) < len(active):
+            kv, mask = _select(kv, mask, keep)
+            active = [active[k] for k in keep]
+        if not active:
+            continue
+        if queue and len(active) < batch_size:
+            continue  # admit before stepping, so the step is full
+        next_tokens, kv, mask = _step(model, kv, mask, active)
+        emit(active, next_tokens)
+    return [done[i] for i in range(len(prompts))]
+
+
+def _cache(kv: list[tuple[Any, Any]]) -> Any:
+    from transformers import DynamicCache
+
+    return DynamicCache(ddp_cache_data=kv)
+
+
+def _prefix_cache(model: Any, prefix: list[int]) -> list[tuple[Any, Any]] | None:
+    """The KV cache of a prompt start shared by every row (batch of one)."""
+    import torch
+
+    if not prefix:
+        return None
+    device = next(model.parameters()).device
+    cache = _cache([])
+    with torch.inference_mode():
+        model(
+            input_ids=torch.tensor([prefix], device=device), past_key_values=cache, use_cache=True
+        )
+    return [(layer.keys, layer.values) for layer in cache.layers]
+
+
+def _prefill(
+    model: Any, rows: list[list[int]], pad_id: int, prefix: list[tuple[Any, Any]] | None
+) -> tuple[list[tuple[Any, Any]], Any, list[int]]:
+    """Run the rows' prompts (after the shared start, if any) and give their
+    cache, mask and first answer token."""
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+        mask[i, width - len(row) :] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    device = next(model.parameters()).device
+    ids, mask, positions = ids.to(device), mask.to(device), positions.to(device)
+    cache = _cache([])
+    if prefix is not None:
+        shared = prefix[0][0].shape[-2]
+        n = len(rows)
+        cache = _cache([(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in prefix])
+        mask = torch.cat([mask.new_ones((n, shared)), mask], dim=1)
+        positions = positions + shared
+    with torch.inference_mode():
+        out = model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+    first = out.logits[:, -1, :].argmax(-1).tolist()
+    return [(layer.keys, layer.values) for layer in cache.layers], mask, first
+
+
+def _merge(
+    kv: list[tuple[Any, Any]], mask: Any, new_kv: list[tuple[Any, Any]], new_mask: Any
+) -> tuple[list[tuple[Any, Any]], Any]:
+    """Stack two groups of rows, left-padding the narrower one's cache and mask."""
+    import torch
+
+    if mask.shape[0] == 0:
+        return new_kv, new_mask
+    width = max(mask.shape[1], new_mask.shape[1])
+
+    def widen(t: Any, w: int) -> Any:
+        if t.shape[-2] == w:
+            return t
+        pad = t.new_zeros((*t.shape[:-2], w - t.shape[-2], t.shape[-1]))
+        return torch.cat([pad, t], dim=-2)
+
+    def widen_mask(m: Any, w: int) -> Any:
+        if m.shape[1] == w:
+            return m
+        return torch.cat([m.new_zeros((m.shape[0], w - m.shape[1])), m], dim=1)
+
+    merged = [
+        (
+            torch.cat([widen(k, width), widen(nk, width)], dim=0),
+            torch.cat([widen(v, width), widen(nv, width)], dim=0),
+        )
+        for (k, v), (nk, nv) in zip(kv, new_kv, strict=True)
+    ]
+    return merged, torch.cat([widen_mask(mask, width), widen_mask(new_mask, width)], dim=0)
+
+
+def _select(
+    kv: list[tuple[Any, Any]], mask: Any, keep: list[int]
+) -> tuple[list[tuple[Any, Any]], Any]:
+    """The rows in ``keep``, with columns no remaining row attends to cut away."""
+    import torch
+
+    index = torch.tensor(keep, dtype=torch.long, device=mask.device)
+    mask = mask.index_select(0, index)
+    used = mask.any(dim=0).nonzero()
+    start = int(used[0]) if len(used) else mask.shape[1]
+    mask = mask[:, start:]
+    kv = [
+        (k.index_select(0, index)[..., start:, :], v.index_select(0, index)[..., start:, :])
+        for k, v in kv
+    ]
+    return kv, mask
+
+
+def _step(
+    model: Any, kv: list[tuple[Any, Any]], mask: Any, rows: list[_Row]
+) -> tuple[list[int], list[tuple[Any, Any]], Any]:
+    import torch
+
+    ids = torch.tensor([[row.tokens[-1]] for row in rows], dtype=torch.long, device=mask.device)
+    positions = torch.tensor(
+        [[row.prompt_len + len(row.tokens) - 1] for row in rows],
+        dtype=torch.long,
+        device=mask.device,
+    )
+    mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+    cache = _cache(kv)
+    with torch.inference_mode():
+        out = model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+    next_tokens = out.logits[:, -1, :].argmax(-1).tolist()
+    return next_tokens, [(layer.keys, layer.values) for layer in cache.layers], mask
+
+
+__all__ = ["Decoded", "greedy_decode", "supports_continuous_batching"]
