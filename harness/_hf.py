@@ -554,7 +554,10 @@ class HFModel:
 
         params = requests[group[0]].params
         budget = max(1, self._max_length() - params.max_new_tokens)
-        rows = [encoded[i][-budget:] for i in group]
+        start = self.tokenizer.bos_token_id
+        start = self.tokenizer.eos_token_id if start is None else start
+        # an empty prompt still needs one token to condition on
+        rows = [encoded[i][-budget:] or [start or 0] for i in group]
         stops = params.stop
 
         def stopped(tokens: list[int]) -> bool:

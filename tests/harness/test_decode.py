@@ -64,3 +64,14 @@ def test_refilled_batches_answer_as_each_prompt_alone(tiny_llama, shared):
     lengths = {len(w) for w in want}
     assert len(lengths) > 2  # rows really finish at different steps
     assert [g.finish for g in got] == ["length" if len(w) == 14 else "stop" for w in want]
+
+
+def test_an_empty_prompt_is_answered_after_a_start_token(tiny_llama):
+    from finegate.harness import HFModel
+    from finegate.harness._types import GenerateRequest, GenerationParams
+
+    params = GenerationParams(max_new_tokens=5)
+    model = HFModel(str(tiny_llama), batch_size=2)
+    empty, other = model.generate([GenerateRequest("", params), GenerateRequest("Hello", params)])
+    assert empty.prompt_tokens == 1 and other.prompt_tokens == 5
+    assert empty.completion_tokens + other.completion_tokens > 0
