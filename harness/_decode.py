@@ -161,17 +161,8 @@ def _prefill(
         cache = _cache([(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in prefix])
         mask = torch.cat([mask.new_ones((n, shared)), mask], dim=1)
         positions = positions + shared
-    with torch.inference_mode():
-        out = model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=positions,
-            past_key_values=cache,
-            use_cache=True,
-            logits_to_keep=1,
-        )
-    first = out.logits[:, -1, :].argmax(-1).tolist()
-    return [(layer.keys, layer.values) for layer in cache.layers], mask, first
+    first, kv = _next_tokens(model, ids, mask, positions, cache)
+    return kv, mask, first
 
 
 def _merge(
@@ -235,7 +226,16 @@ def _step(
         device=mask.device,
     )
     mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
-    cache = _cache(kv)
+    next_tokens, kv = _next_tokens(model, ids, mask, positions, _cache(kv))
+    return next_tokens, kv, mask
+
+
+def _next_tokens(
+    model: Any, ids: Any, mask: Any, positions: Any, cache: Any
+) -> tuple[list[int], list[tuple[Any, Any]]]:
+    """One forward pass: each row's greedy next token, and the grown cache."""
+    import torch
+
     with torch.inference_mode():
         out = model(
             input_ids=ids,
@@ -245,8 +245,8 @@ def _step(
             use_cache=True,
             logits_to_keep=1,
         )
-    next_tokens = out.logits[:, -1, :].argmax(-1).tolist()
-    return next_tokens, [(layer.keys, layer.values) for layer in cache.layers], mask
+    tokens = out.logits[:, -1, :].argmax(-1).tolist()
+    return tokens, [(layer.keys, layer.values) for layer in cache.layers]
 
 
 __all__ = ["Decoded", "greedy_decode", "supports_continuous_batching"]
