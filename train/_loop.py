@@ -40,7 +40,7 @@ from finegate.train._checkpoint import (
 )
 from finegate.train._data import PreparedDataset
 from finegate.train._protocol import Loc, StepCallback, TrainingRun
-from finegate.train._tokenize import answer_losses, collate, encode_example
+from finegate.train._tokenize import answer_losses, collate, encode_example, length_groups
 
 MANIFEST_FILE = "training_manifest.json"
 DATASET_MANIFEST_FILE = "dataset_manifest.json"
@@ -240,10 +240,15 @@ class PeftTrainer:
         """Forward and backward for one batch; an optimizer step every ``accumulate``."""
         import torch
 
-        data = collate([ctx.train_set[i] for i in batch], ctx.pad)
-        data = {k: v.to(ctx.device) for k, v in data.items()}
-        loss = answer_losses(ctx.model, data).mean()
-        (loss / accumulate).backward()
+        examples = [ctx.train_set[i] for i in batch]
+        total = 0.0
+        for group in length_groups([len(ids) for ids, _ in examples]):
+            data = collate([examples[k] for k in group], ctx.pad)
+            data = {k: v.to(ctx.device) for k, v in data.items()}
+            losses = answer_losses(ctx.model, data)
+            (losses.sum() / (len(batch) * accumulate)).backward()
+            total += float(losses.detach().sum())
+        loss = total / len(batch)
         ctx.micro += 1
         if ctx.micro % accumulate == 0 or last:
             if ctx.recipe.training.max_grad_norm:
@@ -253,7 +258,7 @@ class PeftTrainer:
             ctx.optimizer.zero_grad(set_to_none=True)
             ctx.stepped = True
             ctx.micro = 0
-        return float(loss.detach())
+        return loss
 
 
 class _Context:
@@ -344,9 +349,10 @@ class _Context:
         self.model.eval()
         losses = []
         size = self.recipe.training.batch_size
+        by_length = sorted(self.val_set, key=lambda example: len(example[0]))  # less padding
         with torch.no_grad():
-            for i in range(0, len(self.val_set), size):
-                data = collate(self.val_set[i : i + size], self.pad)
+            for i in range(0, len(by_length), size):
+                data = collate(by_length[i : i + size], self.pad)
                 data = {k: v.to(self.device) for k, v in data.items()}
                 losses += answer_losses(self.model, data).tolist()
         self.model.train()

@@ -72,6 +72,36 @@ def collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, 
     return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
 
 
+PASS_OVERHEAD_TOKENS = 256
+"""What one more forward/backward pass costs, in padded tokens: splitting a batch
+pays off only when it saves more padding than this."""
+
+
+def length_groups(lengths: list[int], overhead: int = PASS_OVERHEAD_TOKENS) -> list[list[int]]:
+    """A batch's indices split into micro-batches of similar length.
+
+    A batch is padded to its longest example, so one long answer makes every
+    short one pay for its length. Sorted by length and cut where it saves the
+    most padded tokens (net of ``overhead`` per pass), the batch does the same
+    work with less padding; the gradient is the same sum over examples."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    n = len(order)
+    cost = [0.0] + [float("inf")] * n
+    cut = [0] * (n + 1)
+    for j in range(1, n + 1):
+        longest = lengths[order[j - 1]]
+        for i in range(j):
+            c = cost[i] + (j - i) * longest + overhead
+            if c < cost[j]:
+                cost[j], cut[j] = c, i
+    groups = []
+    j = n
+    while j > 0:
+        groups.append(order[cut[j] : j])
+        j = cut[j]
+    return groups[::-1]
+
+
 def sequence_losses(logits: Any, labels: Any) -> Any:
     """Mean token loss of each sequence's answer: one example is one unit, as
     differential privacy needs, and long answers do not outweigh short ones."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from finegate.harness._errors import InputError
 from finegate.train._loop import PeftTrainer, _Context
-from finegate.train._tokenize import answer_losses, collate
+from finegate.train._tokenize import answer_losses, collate, length_groups
 from finegate.train.dp_sgd.config import DpSgdSettings
 
 
@@ -106,12 +106,17 @@ class DpSgdTrainer(PeftTrainer):
             self._noise_only_step(ctx)
             loss = math.nan
         else:
-            data = collate([ctx.train_set[i] for i in batch], ctx.pad)
-            data = {k: v.to(ctx.device) for k, v in data.items()}
-            loss_t = answer_losses(ctx.model, data).mean()
-            loss_t.backward()
+            examples = [ctx.train_set[i] for i in batch]
+            total = 0.0
+            for group in length_groups([len(ids) for ids, _ in examples]):
+                data = collate([examples[k] for k in group], ctx.pad)
+                data = {k: v.to(ctx.device) for k, v in data.items()}
+                losses = answer_losses(ctx.model, data)
+                losses.mean().backward()  # opacus rescales "mean" to per-example gradients
+                total += float(losses.detach().sum())
+            _one_batch_of_grad_samples(optimizer)
             optimizer.step()
-            loss = float(loss_t.detach())
+            loss = total / len(batch)
         optimizer.zero_grad(set_to_none=True)
         ctx.stepped = True
         return loss
@@ -165,3 +170,15 @@ class DpSgdTrainer(PeftTrainer):
             "group_epsilon": k * epsilon,
             "group_delta": min(1.0, k * math.exp((k - 1) * epsilon) * delta),
         }
+
+
+def _one_batch_of_grad_samples(optimizer: Any) -> None:
+    """Per-example gradients of one Poisson batch, computed in length-sorted
+    micro-batches, joined into one tensor per parameter: opacus then clips each
+    example's gradient, adds noise once and divides by the expected batch size
+    once, exactly as for a single pass (a list would read as several batches)."""
+    import torch
+
+    for p in optimizer.params:
+        if isinstance(getattr(p, "grad_sample", None), list):
+            p.grad_sample = torch.cat(p.grad_sample, dim=0)
