@@ -107,16 +107,8 @@ class DpSgdTrainer(PeftTrainer):
             loss = math.nan
         else:
             examples = [ctx.train_set[i] for i in batch]
-            total = 0.0
-            for group in length_groups([len(ids) for ids, _ in examples]):
-                data = collate([examples[k] for k in group], ctx.pad)
-                data = {k: v.to(ctx.device) for k, v in data.items()}
-                losses = answer_losses(ctx.model, data)
-                losses.mean().backward()  # opacus rescales "mean" to per-example gradients
-                total += float(losses.detach().sum())
-            _one_batch_of_grad_samples(optimizer)
+            loss = private_backward(ctx.model, optimizer, examples, ctx.pad, ctx.device)
             optimizer.step()
-            loss = total / len(batch)
         optimizer.zero_grad(set_to_none=True)
         ctx.stepped = True
         return loss
@@ -172,13 +164,31 @@ class DpSgdTrainer(PeftTrainer):
         }
 
 
-def _one_batch_of_grad_samples(optimizer: Any) -> None:
-    """Per-example gradients of one Poisson batch, computed in length-sorted
-    micro-batches, joined into one tensor per parameter: opacus then clips each
-    example's gradient, adds noise once and divides by the expected batch size
-    once, exactly as for a single pass (a list would read as several batches)."""
+def private_backward(
+    model: Any, optimizer: Any, examples: list[Any], pad: int, device: str
+) -> float:
+    """Per-example gradients of one Poisson batch, in length-sorted micro-batches.
+
+    opacus refuses a second backward pass before a step under Poisson sampling
+    (it would be a second batch to the accountant), so accumulation is allowed
+    only here, and the micro-batches' per-example gradients are joined into one
+    tensor per parameter before the step: opacus then clips each example's
+    gradient once, adds noise once and divides by the expected batch size once,
+    as for a single pass. Returns the batch's mean loss."""
     import torch
 
+    total = 0.0
+    model.allow_grad_accumulation()
+    try:
+        for group in length_groups([len(ids) for ids, _ in examples]):
+            data = collate([examples[k] for k in group], pad)
+            data = {k: v.to(device) for k, v in data.items()}
+            losses = answer_losses(model, data)
+            losses.mean().backward()  # opacus rescales "mean" to per-example gradients
+            total += float(losses.detach().sum())
+    finally:
+        model.forbid_grad_accumulation()
     for p in optimizer.params:
         if isinstance(getattr(p, "grad_sample", None), list):
             p.grad_sample = torch.cat(p.grad_sample, dim=0)
+    return total / len(examples)
