@@ -23,7 +23,7 @@ class Result:
 
 
 def _fmt(value: float) -> str:
-    if value == 0 or abs(value) >= 100:
+    if value == 0 or abs(value) >= 100 or float(value).is_integer():
         return f"{value:,.0f}"
     if abs(value) >= 10:
         return f"{value:.1f}"
