@@ -25,10 +25,10 @@ def plain_generate_loop(
     """What a user writes with transformers alone: one prompt at a time, greedy,
     the task's stop strings (the matcher built once, as a careful user would)."""
     import torch
-    from transformers import AutoModelForCausalLM, StoppingCriteriaList, StopStringCriteria
+    from transformers import StoppingCriteriaList, StopStringCriteria
 
     tok = model.tokenizer
-    lm = AutoModelForCausalLM.from_pretrained(model.path, dtype=torch.float32).eval()
+    lm = model.causal_lm
     stoppers: dict[tuple[str, ...], Any] = {}
     answers = []
     start = time.perf_counter()
@@ -57,10 +57,9 @@ def decode_step_seconds(model: BenchModel, new_tokens: int = 64) -> float:
     """Seconds per decoded token at batch 1 (generation of ``new_tokens`` minus
     the prefill and first token), best of three."""
     import torch
-    from transformers import AutoModelForCausalLM
 
     tok = model.tokenizer
-    lm = AutoModelForCausalLM.from_pretrained(model.path, dtype=torch.float32).eval()
+    lm = model.causal_lm
     enc = tok("Tell me a long story about a lighthouse keeper.", return_tensors="pt")
 
     def timed(n: int) -> float:

@@ -23,11 +23,17 @@ class BenchModel:
         return load_tokenizer(self.path)
 
     @cached_property
-    def _counts(self) -> tuple[int, int, int]:
+    def causal_lm(self) -> Any:
+        """The plain transformers model in fp32, loaded once for every reference
+        that does not train it."""
         import torch
         from transformers import AutoModelForCausalLM
 
-        model = AutoModelForCausalLM.from_pretrained(self.path, dtype=torch.float32)
+        return AutoModelForCausalLM.from_pretrained(self.path, dtype=torch.float32).eval()
+
+    @cached_property
+    def _counts(self) -> tuple[int, int, int]:
+        model = self.causal_lm
         embed = model.get_input_embeddings().weight
         head = model.get_output_embeddings().weight
         total = sum(p.numel() for p in model.parameters())

@@ -20,8 +20,8 @@ from typing import Any
 import click
 
 from finegate.harness._cli_common import (
+    build_system,
     emit_json,
-    endpoint_from_context,
     endpoint_options,
     json_option,
     open_store,
@@ -90,31 +90,6 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         fn = option(fn)
     return endpoint_options(fn)
-
-
-def build_system(
-    model: str,
-    adapter: str | None,
-    template: str | None,
-    dtype: str,
-    device: str,
-    load_in_4bit: bool,
-    batch_size: int,
-) -> Any:
-    from finegate.harness._hf import HFModel
-    from finegate.harness._template import PromptTemplate
-
-    system: Any = endpoint_from_context(model) or HFModel(
-        model,
-        adapter=adapter,
-        dtype=dtype,
-        device=device,
-        load_in_4bit=load_in_4bit,
-        batch_size=batch_size,
-    )
-    if template:
-        system = PromptTemplate.from_yaml(template).wrap(system)
-    return system
 
 
 def run_and_report(

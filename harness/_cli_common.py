@@ -109,3 +109,30 @@ def endpoint_from_context(model: str) -> Any:
         api_key_env=meta.get("finegate.api_key_env"),
         concurrency=meta.get("finegate.concurrency") or 8,
     )
+
+
+def build_system(
+    model: str,
+    adapter: str | None,
+    template: str | None,
+    dtype: str,
+    device: str,
+    load_in_4bit: bool,
+    batch_size: int,
+) -> Any:
+    """The system a command names: an endpoint (``--endpoint`` or ``openai:``), else
+    an HF model with its adapter; wrapped in a prompt template when one is given."""
+    from finegate.harness._hf import HFModel
+    from finegate.harness._template import PromptTemplate
+
+    system: Any = endpoint_from_context(model) or HFModel(
+        model,
+        adapter=adapter,
+        dtype=dtype,
+        device=device,
+        load_in_4bit=load_in_4bit,
+        batch_size=batch_size,
+    )
+    if template:
+        system = PromptTemplate.from_yaml(template).wrap(system)
+    return system

@@ -49,20 +49,10 @@ def serve_command(
     max_tokens: int,
 ) -> None:
     """Serve a model as an OpenAI-compatible endpoint (chat, completions, models)."""
-    from finegate.harness._hf import HFModel
+    from finegate.harness._cli_common import build_system
     from finegate.harness._serve import ServeOptions, serve
-    from finegate.harness._template import PromptTemplate
 
-    system: object = HFModel(
-        model,
-        adapter=adapter,
-        dtype=dtype,
-        device=device,
-        load_in_4bit=load_in_4bit,
-        batch_size=batch_size,
-    )
-    if template:
-        system = PromptTemplate.from_yaml(template).wrap(system)  # type: ignore[arg-type]
+    system = build_system(model, adapter, template, dtype, device, load_in_4bit, batch_size)
     options = ServeOptions(
         batch_window_s=batch_window_ms / 1000.0,
         max_batch=max_batch,

@@ -6,6 +6,8 @@ and given explicit position ids so a row's numbers do not depend on how much
 padding its neighbours forced on it: batch size 1 and 8 give the same answers.
 For loglikelihood the LM head runs only at the continuation's positions; on a
 small model with a large vocabulary the head otherwise costs more than the body.
+Continuations that share a context are scored in one row (``_shared_prefix``);
+greedy generation is continuously batched (``_decode``).
 """
 
 from __future__ import annotations
