@@ -3,19 +3,28 @@
 On a CPU a decode step reads every weight once whatever the batch holds, so its
 cost barely grows with the batch: what matters is how many rows are busy at
 each step. A fixed batch keeps stepping until its longest answer ends, its
-finished rows idling; here a finished row leaves at once and the next prompt
-takes its place, so every step works for ``batch_size`` answers until the
+finished rows idling; here a finished row leaves at once and the next prompts
+take its place, so the steps work for nearly ``batch_size`` answers until the
 queue runs dry.
+
+Prompts are admitted a few at a time: a prefill is a matrix product over the
+admitted prompts' tokens, and on a CPU one short prompt alone runs it at half
+the speed of four together, which costs more than a slot left idle for a few
+steps. Waiting prompts join once half the batch is free (``refill``), or once
+the free slots' prompts hold ``PREFILL_TOKENS`` tokens, or when they are the
+last.
 
 Each row keeps its own position ids and its own stretch of the KV cache (rows
 are left-padded to a common width and the padding is masked), so a row's
-answer does not depend on which rows it shared steps with.
+answer does not depend on which rows it shared steps with. The cache grows in
+place (``_kv_buffer``) instead of being copied at every step.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +57,15 @@ def supports_continuous_batching(model: Any) -> bool:
     return all(type(layer).__name__ == "DynamicLayer" for layer in cache.layers)
 
 
+PREFILL_TOKENS = 256
+"""Prompt tokens that make a prefill efficient whatever the number of rows."""
+
+
+def default_refill(batch_size: int) -> int:
+    """Free slots to wait for before admitting short prompts: half the batch."""
+    return max(1, batch_size // 2)
+
+
 def greedy_decode(
     model: Any,
     prompts: Sequence[list[int]],
@@ -58,63 +76,132 @@ def greedy_decode(
     pad_id: int,
     stopped: Callable[[list[int]], bool],
     min_shared_prefix: int = 16,
+    refill: int | None = None,
 ) -> list[Decoded]:
     """Greedy answers to ``prompts`` (token ids, in the order they are admitted).
 
     ``stopped`` says whether a row's tokens so far contain a stop string. When
     all prompts start with the same ``min_shared_prefix`` tokens or more (one
-    template), that start runs once and every row's cache begins with it."""
+    template), that start runs once and every row's cache begins with it.
+    Waiting prompts join once ``refill`` slots are free, or once the free
+    slots' prompts hold ``PREFILL_TOKENS`` tokens, or when all that are left
+    fit."""
+    with _weight_first_head(model):
+        return _decode_all(
+            model,
+            prompts,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            eos_ids=set(eos_ids),
+            pad_id=pad_id,
+            stopped=stopped,
+            min_shared_prefix=min_shared_prefix,
+            refill=default_refill(batch_size) if refill is None else max(1, refill),
+        )
+
+
+def _decode_all(
+    model: Any,
+    prompts: Sequence[list[int]],
+    *,
+    max_new_tokens: int,
+    batch_size: int,
+    eos_ids: set[int],
+    pad_id: int,
+    stopped: Callable[[list[int]], bool],
+    min_shared_prefix: int,
+    refill: int,
+) -> list[Decoded]:
     import torch
 
+    from finegate.harness._kv_buffer import layer_tensors, reserved_cache
     from finegate.harness._shared_prefix import common_prefix_length
 
-    eos = set(eos_ids)
     shared = common_prefix_length(list(prompts)) if len(prompts) > 1 else 0
     prefix = _prefix_cache(model, prompts[0][:shared]) if shared >= min_shared_prefix else None
     shared = shared if prefix is not None else 0
     queue = list(range(len(prompts)))[::-1]
     active: list[_Row] = []
-    kv: list[tuple[Any, Any]] = []
+    cache: Any = None  # the active rows' keys and values, grown in place
     mask = torch.zeros((0, 0), dtype=torch.long, device=next(model.parameters()).device)
     done: dict[int, Decoded] = {}
 
-    def emit(rows: list[_Row], next_tokens: list[int]) -> None:
-        for row, token in zip(rows, next_tokens, strict=True):
-            if token in eos:
-                row.finish = "stop"
-                continue
-            row.tokens.append(token)
-            if stopped(row.tokens):
-                row.finish = "stop"
-            elif len(row.tokens) >= max_new_tokens:
-                row.finish = "length"
+    def emit(row: _Row, token: int) -> None:
+        if token in eos_ids:
+            row.finish = "stop"
+            return
+        row.tokens.append(token)
+        if stopped(row.tokens):
+            row.finish = "stop"
+        elif len(row.tokens) >= max_new_tokens:
+            row.finish = "length"
+
+    def admitting() -> bool:
+        free = batch_size - len(active)
+        if not queue or free == 0:
+            return False
+        if not active or free >= min(refill, len(queue)):
+            return True
+        return sum(len(prompts[i]) - shared for i in queue[-free:]) >= PREFILL_TOKENS
 
     while queue or active:
-        admitted = []
-        while queue and len(active) + len(admitted) < batch_size:
-            i = queue.pop()
-            admitted.append(_Row(i, len(prompts[i]), time.perf_counter()))
-        if admitted:
+        if admitting():
+            admitted = []
+            while queue and len(active) + len(admitted) < batch_size:
+                i = queue.pop()
+                admitted.append(_Row(i, len(prompts[i]), time.perf_counter()))
             new_kv, new_mask, first = _prefill(
                 model, [prompts[r.index][shared:] for r in admitted], pad_id, prefix
             )
-            emit(admitted, first)
-            kv, mask = _merge(kv, mask, new_kv, new_mask)
+            for row, token in zip(admitted, first, strict=True):
+                emit(row, token)
+            kv, mask = _merge(layer_tensors(cache) if active else [], mask, new_kv, new_mask)
+            cache = reserved_cache(kv)
             active += admitted
         keep = [k for k, row in enumerate(active) if row.finish is None]
         for row in active:
             if row.finish is not None:
                 done[row.index] = Decoded(row.tokens, row.finish, time.perf_counter() - row.started)
         if len(keep) < len(active):
-            kv, mask = _select(kv, mask, keep)
+            kv, mask = _select(layer_tensors(cache), mask, keep)
+            cache = reserved_cache(kv)
             active = [active[k] for k in keep]
-        if not active:
-            continue
-        if queue and len(active) < batch_size:
-            continue  # admit before stepping, so the step is full
-        next_tokens, kv, mask = _step(model, kv, mask, active)
-        emit(active, next_tokens)
+        if not active or admitting():
+            continue  # admit before stepping, so the step is as full as it will get
+        next_tokens, mask = _step(model, cache, mask, active)
+        for row, token in zip(active, next_tokens, strict=True):
+            emit(row, token)
     return [done[i] for i in range(len(prompts))]
+
+
+@contextmanager
+def _weight_first_head(model: Any) -> Iterator[None]:
+    """While decoding on a CPU, compute the output projection as
+    ``weight @ hidden.T``. ``F.linear`` repacks the whole vocabulary-sized
+    weight on every call, which for the few rows of a decode step costs twice
+    the product itself; the model's own forward (and any scaling it applies to
+    the logits) is left as it is."""
+    import torch
+
+    head = model.get_output_embeddings()
+    if type(head) is not torch.nn.Linear or head.bias is not None or head.weight.is_cuda:
+        yield
+        return
+
+    class WeightFirstLinear(torch.nn.Module):
+        def __init__(self, weight: Any):
+            super().__init__()
+            self.weight = weight
+
+        def forward(self, hidden: Any) -> Any:
+            flat = hidden.reshape(-1, hidden.shape[-1])
+            return (self.weight @ flat.T).T.reshape(*hidden.shape[:-1], -1)
+
+    model.set_output_embeddings(WeightFirstLinear(head.weight))
+    try:
+        yield
+    finally:
+        model.set_output_embeddings(head)
 
 
 def _cache(kv: list[tuple[Any, Any]]) -> Any:
@@ -161,8 +248,8 @@ def _prefill(
         cache = _cache([(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in prefix])
         mask = torch.cat([mask.new_ones((n, shared)), mask], dim=1)
         positions = positions + shared
-    first, kv = _next_tokens(model, ids, mask, positions, cache)
-    return kv, mask, first
+    first = _next_tokens(model, ids, mask, positions, cache)
+    return [(layer.keys, layer.values) for layer in cache.layers], mask, first
 
 
 def _merge(
@@ -214,9 +301,8 @@ def _select(
     return kv, mask
 
 
-def _step(
-    model: Any, kv: list[tuple[Any, Any]], mask: Any, rows: list[_Row]
-) -> tuple[list[int], list[tuple[Any, Any]], Any]:
+def _step(model: Any, cache: Any, mask: Any, rows: list[_Row]) -> tuple[list[int], Any]:
+    """Each row's next token, growing ``cache``; and the grown mask."""
     import torch
 
     ids = torch.tensor([[row.tokens[-1]] for row in rows], dtype=torch.long, device=mask.device)
@@ -226,14 +312,11 @@ def _step(
         device=mask.device,
     )
     mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
-    next_tokens, kv = _next_tokens(model, ids, mask, positions, _cache(kv))
-    return next_tokens, kv, mask
+    return _next_tokens(model, ids, mask, positions, cache), mask
 
 
-def _next_tokens(
-    model: Any, ids: Any, mask: Any, positions: Any, cache: Any
-) -> tuple[list[int], list[tuple[Any, Any]]]:
-    """One forward pass: each row's greedy next token, and the grown cache."""
+def _next_tokens(model: Any, ids: Any, mask: Any, positions: Any, cache: Any) -> list[int]:
+    """One forward pass, growing ``cache``: each row's greedy next token."""
     import torch
 
     with torch.inference_mode():
@@ -245,8 +328,7 @@ def _next_tokens(
             use_cache=True,
             logits_to_keep=1,
         )
-    tokens = out.logits[:, -1, :].argmax(-1).tolist()
-    return tokens, [(layer.keys, layer.values) for layer in cache.layers]
+    return out.logits[:, -1, :].argmax(-1).tolist()
 
 
-__all__ = ["Decoded", "greedy_decode", "supports_continuous_batching"]
+__all__ = ["Decoded", "default_refill", "greedy_decode", "supports_continuous_batching"]

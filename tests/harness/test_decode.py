@@ -34,8 +34,11 @@ def _alone(model, prompt: list[int], max_new: int, eos: int) -> list[int]:
     return tokens
 
 
-@pytest.mark.parametrize("shared", [0, 20])
-def test_refilled_batches_answer_as_each_prompt_alone(tiny_llama, shared):
+@pytest.mark.parametrize(
+    ("shared", "batch_size", "refill"),
+    [(0, 2, 1), (20, 2, 1), (20, 4, None)],  # None: wait for half the batch to be free
+)
+def test_refilled_batches_answer_as_each_prompt_alone(tiny_llama, shared, batch_size, refill):
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(tiny_llama, dtype=torch.float32).eval()
@@ -49,16 +52,19 @@ def test_refilled_batches_answer_as_each_prompt_alone(tiny_llama, shared):
     prompts = [
         start + torch.randint(3, 380, (n,), generator=gen).tolist() for n in (9, 30, 4, 17, 12, 25)
     ]
+    head = model.get_output_embeddings()
     got = greedy_decode(
         model,
         prompts,
         max_new_tokens=14,
-        batch_size=2,  # six prompts through two slots: rows leave and join mid-way
+        batch_size=batch_size,  # six prompts through fewer slots: rows leave and join mid-way
         eos_ids=[1],
         pad_id=0,
         stopped=_stop_at_multiple_of_five,
         min_shared_prefix=16,
+        refill=refill,
     )
+    assert model.get_output_embeddings() is head  # the decoding head is put back
     want = [_alone(model, p, 14, eos=1) for p in prompts]
     assert [g.tokens for g in got] == want
     lengths = {len(w) for w in want}
@@ -75,3 +81,36 @@ def test_an_empty_prompt_is_answered_after_a_start_token(tiny_llama):
     empty, other = model.generate([GenerateRequest("", params), GenerateRequest("Hello", params)])
     assert empty.prompt_tokens == 1 and other.prompt_tokens == 5
     assert empty.completion_tokens + other.completion_tokens > 0
+
+
+def test_short_prompts_wait_for_half_the_batch(tiny_llama, monkeypatch):
+    """One short prompt alone makes a slow prefill: admissions come in groups
+    of at least half the batch, except for the last prompt."""
+    from transformers import AutoModelForCausalLM
+
+    import finegate.harness._decode as decode
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama, dtype=torch.float32).eval()
+    groups: list[int] = []
+    real_prefill = decode._prefill
+
+    def counting_prefill(model, rows, pad_id, prefix):
+        groups.append(len(rows))
+        return real_prefill(model, rows, pad_id, prefix)
+
+    monkeypatch.setattr(decode, "_prefill", counting_prefill)
+    gen = torch.Generator().manual_seed(11)
+    prompts = [torch.randint(3, 380, (6,), generator=gen).tolist() for _ in range(13)]
+    got = greedy_decode(
+        model,
+        prompts,
+        max_new_tokens=12,
+        batch_size=4,
+        eos_ids=[],
+        pad_id=0,
+        stopped=lambda tokens: tokens[-1] % 7 == 0,
+    )
+    assert len({len(g.tokens) for g in got}) > 3  # rows finish at many different steps
+    assert groups[0] == 4 and sum(groups) == 13
+    assert all(n >= 2 for n in groups[:-1]), groups
+    assert len(groups) < 13 - 4 + 1  # fewer prefills than one per later prompt
