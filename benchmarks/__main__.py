@@ -22,7 +22,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="fewer documents and steps")
     p.add_argument("--only", nargs="+", choices=SECTIONS, help="run these sections only")
     p.add_argument("--batch-size", type=int, default=8, help="both engines' batch size")
-    p.add_argument("--repeats", type=int, default=2, help="timed runs per engine (best kept)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per engine (best kept)")
     p.add_argument("--demo", action="store_true", help="also time `finegate demo` (~20 min)")
     p.add_argument(
         "--out", type=Path, default=Path("benchmarks/latest.json"), help="JSON results file"

@@ -86,37 +86,13 @@ def greedy_decode(
     Waiting prompts join once ``refill`` slots are free, or once the free
     slots' prompts hold ``PREFILL_TOKENS`` tokens, or when all that are left
     fit."""
-    with _weight_first_head(model):
-        return _decode_all(
-            model,
-            prompts,
-            max_new_tokens=max_new_tokens,
-            batch_size=batch_size,
-            eos_ids=set(eos_ids),
-            pad_id=pad_id,
-            stopped=stopped,
-            min_shared_prefix=min_shared_prefix,
-            refill=default_refill(batch_size) if refill is None else max(1, refill),
-        )
-
-
-def _decode_all(
-    model: Any,
-    prompts: Sequence[list[int]],
-    *,
-    max_new_tokens: int,
-    batch_size: int,
-    eos_ids: set[int],
-    pad_id: int,
-    stopped: Callable[[list[int]], bool],
-    min_shared_prefix: int,
-    refill: int,
-) -> list[Decoded]:
     import torch
 
     from finegate.harness._kv_buffer import layer_tensors, reserved_cache
     from finegate.harness._shared_prefix import common_prefix_length
 
+    eos = set(eos_ids)
+    refill = default_refill(batch_size) if refill is None else max(1, refill)
     shared = common_prefix_length(list(prompts)) if len(prompts) > 1 else 0
     prefix = _prefix_cache(model, prompts[0][:shared]) if shared >= min_shared_prefix else None
     shared = shared if prefix is not None else 0
@@ -127,7 +103,7 @@ def _decode_all(
     done: dict[int, Decoded] = {}
 
     def emit(row: _Row, token: int) -> None:
-        if token in eos_ids:
+        if token in eos:
             row.finish = "stop"
             return
         row.tokens.append(token)
@@ -144,33 +120,36 @@ def _decode_all(
             return True
         return sum(len(prompts[i]) - shared for i in queue[-free:]) >= PREFILL_TOKENS
 
-    while queue or active:
-        if admitting():
-            admitted = []
-            while queue and len(active) + len(admitted) < batch_size:
-                i = queue.pop()
-                admitted.append(_Row(i, len(prompts[i]), time.perf_counter()))
-            new_kv, new_mask, first = _prefill(
-                model, [prompts[r.index][shared:] for r in admitted], pad_id, prefix
-            )
-            for row, token in zip(admitted, first, strict=True):
+    with _weight_first_head(model):
+        while queue or active:
+            if admitting():
+                admitted = []
+                while queue and len(active) + len(admitted) < batch_size:
+                    i = queue.pop()
+                    admitted.append(_Row(i, len(prompts[i]), time.perf_counter()))
+                new_kv, new_mask, first = _prefill(
+                    model, [prompts[r.index][shared:] for r in admitted], pad_id, prefix
+                )
+                for row, token in zip(admitted, first, strict=True):
+                    emit(row, token)
+                kv, mask = _merge(layer_tensors(cache) if active else [], mask, new_kv, new_mask)
+                cache = reserved_cache(kv)
+                active += admitted
+            keep = [k for k, row in enumerate(active) if row.finish is None]
+            for row in active:
+                if row.finish is not None:
+                    done[row.index] = Decoded(
+                        row.tokens, row.finish, time.perf_counter() - row.started
+                    )
+            if len(keep) < len(active):
+                kv, mask = _select(layer_tensors(cache), mask, keep)
+                cache = reserved_cache(kv)
+                active = [active[k] for k in keep]
+            if not active or admitting():
+                continue  # admit before stepping, so the step is as full as it will get
+            next_tokens, mask = _step(model, cache, mask, active)
+            for row, token in zip(active, next_tokens, strict=True):
                 emit(row, token)
-            kv, mask = _merge(layer_tensors(cache) if active else [], mask, new_kv, new_mask)
-            cache = reserved_cache(kv)
-            active += admitted
-        keep = [k for k, row in enumerate(active) if row.finish is None]
-        for row in active:
-            if row.finish is not None:
-                done[row.index] = Decoded(row.tokens, row.finish, time.perf_counter() - row.started)
-        if len(keep) < len(active):
-            kv, mask = _select(layer_tensors(cache), mask, keep)
-            cache = reserved_cache(kv)
-            active = [active[k] for k in keep]
-        if not active or admitting():
-            continue  # admit before stepping, so the step is as full as it will get
-        next_tokens, mask = _step(model, cache, mask, active)
-        for row, token in zip(active, next_tokens, strict=True):
-            emit(row, token)
     return [done[i] for i in range(len(prompts))]
 
 
@@ -220,7 +199,10 @@ def _prefix_cache(model: Any, prefix: list[int]) -> list[tuple[Any, Any]] | None
     cache = _cache([])
     with torch.inference_mode():
         model(
-            input_ids=torch.tensor([prefix], device=device), past_key_values=cache, use_cache=True
+            input_ids=torch.tensor([prefix], device=device),
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
         )
     return [(layer.keys, layer.values) for layer in cache.layers]
 
