@@ -193,6 +193,8 @@ def _prefix_cache(model: Any, prefix: list[int]) -> list[tuple[Any, Any]] | None
     """The KV cache of a prompt start shared by every row (batch of one)."""
     import torch
 
+    from finegate.harness._kv_buffer import layer_tensors
+
     if not prefix:
         return None
     device = next(model.parameters()).device
@@ -204,7 +206,7 @@ def _prefix_cache(model: Any, prefix: list[int]) -> list[tuple[Any, Any]] | None
             use_cache=True,
             logits_to_keep=1,
         )
-    return [(layer.keys, layer.values) for layer in cache.layers]
+    return layer_tensors(cache)
 
 
 def _prefill(
@@ -213,6 +215,8 @@ def _prefill(
     """Run the rows' prompts (after the shared start, if any) and give their
     cache, mask and first answer token."""
     import torch
+
+    from finegate.harness._kv_buffer import layer_tensors
 
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
@@ -231,7 +235,7 @@ def _prefill(
         mask = torch.cat([mask.new_ones((n, shared)), mask], dim=1)
         positions = positions + shared
     first = _next_tokens(model, ids, mask, positions, cache)
-    return [(layer.keys, layer.values) for layer in cache.layers], mask, first
+    return layer_tensors(cache), mask, first
 
 
 def _merge(

@@ -27,6 +27,19 @@ def test_writes_in_place_and_grows_past_its_room():
     assert storage[3] == storage[4]
 
 
+def test_an_inherited_batch_selection_keeps_it_consistent():
+    keys = torch.arange(2 * 1 * 3 * 2, dtype=torch.float32).reshape(2, 1, 3, 2)
+    layer = ReservedLayer(keys, keys + 100, room=4)
+    layer.batch_select_indices(torch.tensor([1]))  # transformers' own method
+    new = torch.full((1, 1, 1, 2), -1.0)
+    got_k, got_v = layer.update(new, new)
+    assert torch.equal(got_k, torch.cat([keys[1:], new], dim=-2))
+    assert torch.equal(got_v, torch.cat([keys[1:] + 100, new], dim=-2))
+    layer.reset()
+    got_k, _ = layer.update(new, new)
+    assert torch.equal(got_k, new)
+
+
 def test_a_model_decodes_the_same_through_it(tiny_llama):
     from transformers import AutoModelForCausalLM, DynamicCache
 
