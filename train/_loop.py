@@ -40,7 +40,7 @@ from finegate.train._checkpoint import (
 )
 from finegate.train._data import PreparedDataset
 from finegate.train._protocol import Loc, StepCallback, TrainingRun
-from finegate.train._tokenize import answer_losses, collate, encode_example, length_groups
+from finegate.train._tokenize import answer_losses, collate, encode_example, micro_batches
 
 MANIFEST_FILE = "training_manifest.json"
 DATASET_MANIFEST_FILE = "dataset_manifest.json"
@@ -242,9 +242,7 @@ class PeftTrainer:
 
         examples = [ctx.train_set[i] for i in batch]
         total = 0.0
-        for group in length_groups([len(ids) for ids, _ in examples]):
-            data = collate([examples[k] for k in group], ctx.pad)
-            data = {k: v.to(ctx.device) for k, v in data.items()}
+        for data in micro_batches(examples, ctx.pad, ctx.device):
             losses = answer_losses(ctx.model, data)
             (losses.sum() / (len(batch) * accumulate)).backward()
             total += float(losses.detach().sum())

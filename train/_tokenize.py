@@ -9,6 +9,7 @@ the answer and the end-of-sequence token). Prompt tokens get the label -100.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -100,6 +101,15 @@ def length_groups(lengths: list[int], overhead: int = PASS_OVERHEAD_TOKENS) -> l
         groups.append(order[cut[j] : j])
         j = cut[j]
     return groups[::-1]
+
+
+def micro_batches(
+    examples: list[tuple[list[int], list[int]]], pad_id: int, device: Any
+) -> Iterator[dict[str, Any]]:
+    """A batch's examples as collated, on-device micro-batches (``length_groups``)."""
+    for group in length_groups([len(ids) for ids, _ in examples]):
+        data = collate([examples[k] for k in group], pad_id)
+        yield {k: v.to(device) for k, v in data.items()}
 
 
 def sequence_losses(logits: Any, labels: Any) -> Any:

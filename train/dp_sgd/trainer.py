@@ -21,7 +21,7 @@ from typing import Any
 
 from finegate.harness._errors import InputError
 from finegate.train._loop import PeftTrainer, _Context
-from finegate.train._tokenize import answer_losses, collate, length_groups
+from finegate.train._tokenize import answer_losses, micro_batches
 from finegate.train.dp_sgd.config import DpSgdSettings
 
 
@@ -180,9 +180,7 @@ def private_backward(
     total = 0.0
     model.allow_grad_accumulation()
     try:
-        for group in length_groups([len(ids) for ids, _ in examples]):
-            data = collate([examples[k] for k in group], pad)
-            data = {k: v.to(device) for k, v in data.items()}
+        for data in micro_batches(examples, pad, device):
             losses = answer_losses(model, data)
             losses.mean().backward()  # opacus rescales "mean" to per-example gradients
             total += float(losses.detach().sum())
