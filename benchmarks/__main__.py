@@ -39,7 +39,7 @@ def _demo(workdir: Path) -> list:
 
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "finegate.harness._cli", "demo", "--workdir", str(workdir / "demo")],
+        [sys.executable, "-m", "finegate.harness.cli", "demo", "--workdir", str(workdir / "demo")],
         check=False,
     )
     seconds = time.perf_counter() - start

@@ -13,14 +13,17 @@ from benchmarks._report import Result
 def run(
     model: BenchModel, *, limit: int, batch_size: int, workdir: Path
 ) -> tuple[list[Result], str, Path]:
-    from finegate.harness import HFModel, Store
-    from finegate.harness._runner import RunOptions, run_suites
-    from finegate.harness._suite import resolve_suite
+    from finegate.harness import Store
+    from finegate.harness.run import RunOptions, run_suites
+    from finegate.harness.suite import resolve_suite
+    from finegate.harness.system import SystemSpec, build_system
 
     store_path = workdir / "bench.db"
     store = Store(store_path)
     suite = resolve_suite("regression/general")
-    system = HFModel(str(model.path), dtype="float32", device="cpu", batch_size=batch_size)
+    system = build_system(
+        SystemSpec(model=str(model.path), dtype="float32", device="cpu", batch_size=batch_size)
+    )
     start = time.perf_counter()
     first = run_suites(system, [suite], store, RunOptions(limit=limit, progress=False))
     first_s = time.perf_counter() - start

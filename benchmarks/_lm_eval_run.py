@@ -20,8 +20,7 @@ class TaskRun:
 
 
 def _task_dict(task: str) -> dict[str, Any]:
-    from finegate.harness._regression import load_lm_eval_tasks
-    from finegate.harness._suite import resolve_suite
+    from finegate.harness.suite import load_lm_eval_tasks, resolve_suite
 
     suite = resolve_suite("regression/general")
     assert suite.lm_eval is not None
@@ -32,9 +31,9 @@ def _task_dict(task: str) -> dict[str, Any]:
 def run_task(lm: Any, task: str, limit: int) -> TaskRun:
     from lm_eval.evaluator import evaluate
 
-    from finegate.harness._regression import _quiet_lm_eval
+    from finegate.harness.suite import quiet_lm_eval
 
-    _quiet_lm_eval()
+    quiet_lm_eval()
     task_dict = _task_dict(task)  # built outside the timing, as a fresh copy per run
     start = time.perf_counter()
     results = evaluate(
@@ -59,10 +58,11 @@ def run_task(lm: Any, task: str, limit: int) -> TaskRun:
 
 
 def finegate_lm(path: Any, batch_size: int) -> Any:
-    from finegate.harness._hf import HFModel
-    from finegate.harness._lm_eval import FinegateLM
+    from finegate.harness.suite import FinegateLM
+    from finegate.harness.system import SystemSpec, build_system
 
-    return FinegateLM(HFModel(str(path), dtype="float32", device="cpu", batch_size=batch_size))
+    spec = SystemSpec(model=str(path), dtype="float32", device="cpu", batch_size=batch_size)
+    return FinegateLM(build_system(spec))
 
 
 def lm_eval_hf(path: Any, batch_size: int) -> Any:

@@ -18,7 +18,7 @@ class BenchModel:
 
     @cached_property
     def tokenizer(self) -> Any:
-        from finegate.harness._hf import load_tokenizer
+        from finegate.harness.system.hf import load_tokenizer
 
         return load_tokenizer(self.path)
 
@@ -63,6 +63,6 @@ class BenchModel:
 
 
 def embedded_model() -> BenchModel:
-    from finegate.harness._hf import resolve_model_ref
+    from finegate.harness.system.hf import resolve_model_ref
 
     return BenchModel(resolve_model_ref("smollm2-135m-instruct"))

@@ -18,15 +18,15 @@ def _token_work(model: BenchModel, system: Any, samples: list[dict[str, Any]]) -
     lm-eval's ``hf`` runs every (context, answer) pair as its own sequence with
     the LM head at every position; finegate runs each context once with all its
     answers beside it, and the head only where a token is scored."""
-    from finegate.harness import _shared_prefix as sp
-    from finegate.harness._types import LoglikelihoodRequest
+    from finegate.harness.core import LoglikelihoodRequest
+    from finegate.harness.system.hf import group_by_prefix
 
     items = []
     for sample in samples:
         for context, continuation in sample["arguments"]:
             ctx, cont = system._split_tokens(LoglikelihoodRequest(context, continuation))
             items.append((ctx + cont[:-1], cont))
-    rows = sp.group_by_prefix(items)
+    rows = group_by_prefix(items)
     requested = sum(len(inputs) for inputs, _ in items)
     return {
         "requests": len(items),

@@ -16,7 +16,7 @@ RECIPES = Path(__file__).resolve().parent.parent / "train" / "recipes"
 
 
 def _recipe(name: str, steps: int, batch_size: int) -> tuple[Any, Any]:
-    from finegate.train._recipe import load_recipe
+    from finegate.train import load_recipe
 
     recipe, config = load_recipe(RECIPES / f"{name}.yaml")
     training = recipe.training.model_copy(
@@ -75,7 +75,7 @@ def plain_peft_loop(
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from finegate.train._tokenize import collate, encode_example
+    from finegate.train import collate, encode_example
 
     torch.manual_seed(recipe.training.seed)
     tok = model.tokenizer
@@ -114,7 +114,7 @@ def plain_peft_loop(
 def run(
     model: BenchModel, *, steps: int, batch_size: int, workdir: Path, peak: float
 ) -> list[Result]:
-    from finegate.train._run import prepare_for_recipe
+    from finegate.train import prepare_for_recipe
     from finegate.train.dp_sgd import DpSgdTrainer
     from finegate.train.lora import LoraTrainer
 

@@ -5,7 +5,7 @@ Names are imported lazily so that the pytest plugin and the CLI start fast.
 
 from __future__ import annotations
 
-from finegate.harness._lazy import lazy_exports
+from finegate.harness.core import lazy_exports
 
 _EXPORTS = {
     "Policy": "_policy",

@@ -11,8 +11,16 @@ from typing import Any
 
 import click
 
-from finegate.harness._cli_common import emit_json, json_option, open_store, store_option
-from finegate.harness._cli_governance import _actor, _registry, actor_option, registry_option
+from finegate.harness.cli import (
+    actor_option,
+    emit_json,
+    json_option,
+    open_store,
+    registry_option,
+    resolve_actor,
+    store_and_registry,
+    store_option,
+)
 
 EXIT = {"pass": 0, "fail": 1, "error": 2}
 
@@ -20,9 +28,9 @@ EXIT = {"pass": 0, "fail": 1, "error": 2}
 def print_verdict(verdict: Any) -> None:
     from rich.table import Table
 
-    from finegate.harness._display import _console
+    from finegate.harness.cli import make_console
 
-    console = _console()
+    console = make_console()
     title = (
         f"policy {verdict.policy_id} v{verdict.policy_version} "
         f"({verdict.policy_hash[:12]}) on run {verdict.run_id}"
@@ -89,11 +97,11 @@ def gate_command(
     from finegate.gates._policy import load_policy
 
     policy = load_policy(policy_ref)
-    st, reg = _registry(store, registry_uri)
+    st, reg = store_and_registry(store, registry_uri)
     approvals = reg.approvals_for_fingerprint(st.get_run(run_ref)["fingerprint"])
     census = None
     if data_census:
-        from finegate.harness._pii import read_census
+        from finegate.harness.pii import read_census
 
         census = read_census(data_census)
     verdict = check_policy(
@@ -118,7 +126,7 @@ def policy_group() -> None:
 def policy_check(paths: tuple[str, ...]) -> None:
     """Validate policy files; report every problem with file, line and field."""
     from finegate.gates._policy import load_policy
-    from finegate.harness._errors import InputError
+    from finegate.harness.core import InputError
 
     problems: list[Any] = []
     for path in paths:
@@ -183,12 +191,12 @@ def promote_command(
 ) -> None:
     """Move ALIAS to a version, only on a passing verdict of the policy for that exact model."""
     from finegate.gates._policy import load_policy
-    from finegate.harness._promotion import PromotionRefused, promote
+    from finegate.harness.registry import PromotionRefused, promote
 
-    st, reg = _registry(store, registry_uri)
+    st, reg = store_and_registry(store, registry_uri)
     policy = load_policy(policy_ref)
     try:
-        result = promote(reg, st, ref, alias, policy, actor=_actor(actor))
+        result = promote(reg, st, ref, alias, policy, actor=resolve_actor(actor))
     except PromotionRefused as e:
         if as_json:
             emit_json({"promoted": False, "reasons": e.reasons})
@@ -217,7 +225,7 @@ def _run_pipeline(
     from pathlib import Path
 
     from finegate.gates._policy import load_policy
-    from finegate.harness._pipeline import (
+    from finegate.harness.pipeline import (
         DEFAULT_STEPS,
         PipelineContext,
         StepFailed,
@@ -228,7 +236,7 @@ def _run_pipeline(
     policy = load_policy(policy_ref)
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
-    from finegate.harness._paths import default_store_url
+    from finegate.harness.core import default_store_url
 
     inputs = {
         "recipes": list(recipes),
@@ -241,7 +249,7 @@ def _run_pipeline(
         "store": store or default_store_url(),
         "registry": registry_uri,
         "limit": limit,
-        "actor": _actor(actor),
+        "actor": resolve_actor(actor),
     }
     available = set(pipeline_steps.names())
     steps = [s for s in DEFAULT_STEPS if s in available]
@@ -261,7 +269,7 @@ def _run_pipeline(
     if as_json:
         emit_json({"inputs": inputs, "results": results})
         return
-    from finegate.harness._display import print_metrics_brief
+    from finegate.harness.cli import print_metrics_brief
 
     st = open_store(inputs["store"], create=False)
     print_metrics_brief(st, "baseline", results["evaluate"]["baseline_run"])

@@ -17,8 +17,8 @@ from typing import Any
 
 from finegate.gates._policy import BaselineGate, GovernanceGate, Policy, ThresholdGate
 from finegate.gates._verdict import PolicyVerdict, Verdict, overall_status
-from finegate.harness._store import Store
-from finegate.harness._system import innermost
+from finegate.harness.store import Store
+from finegate.harness.system import innermost
 
 MANIFEST_FILE = "training_manifest.json"
 WORST_CASES = 5
@@ -46,7 +46,7 @@ class Evidence:
 
     def comparison(self) -> Any:
         if self._comparison is None:
-            from finegate.harness._compare import compare_runs
+            from finegate.harness.compare import compare_runs
 
             assert self.baseline is not None
             self._comparison = compare_runs(self.store, self.baseline["id"], self.run["id"])
@@ -180,7 +180,7 @@ def _baseline(gate: BaselineGate, ev: Evidence) -> Verdict:
             return Verdict(
                 **base, status="error", message=f"run {run['id']} has no suite {gate.suite!r}"
             )
-    from finegate.harness._errors import InputError
+    from finegate.harness.core import InputError
 
     try:
         comparison = ev.comparison()
@@ -587,5 +587,7 @@ def check_policy(
         evidence.today = today
     verdict = evaluate(policy, evidence)
     if save:
-        store.save_verdict(verdict.to_dict())
+        from finegate.harness.registry import record_verdict
+
+        record_verdict(store, verdict.to_dict())
     return verdict

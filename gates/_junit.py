@@ -6,7 +6,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from finegate.gates._verdict import PolicyVerdict
-from finegate.harness._atomic import atomic_write_bytes
+from finegate.harness.core import atomic_write_bytes
 
 
 def junit_xml(verdict: PolicyVerdict) -> bytes:

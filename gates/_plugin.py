@@ -77,7 +77,7 @@ class RunView:
 
 
 def _store(config: pytest.Config) -> Any:
-    from finegate.harness._store import Store
+    from finegate.harness.store import Store
 
     return Store(config.getoption("finegate_store"), create=False)
 
@@ -91,7 +91,7 @@ def _policy(config: pytest.Config) -> Any:
 def _verdict(config: pytest.Config) -> Any:
     if _VERDICT_KEY not in config.stash:
         from finegate.gates._engine import check_policy
-        from finegate.harness._model_registry import open_registry
+        from finegate.harness.registry import open_registry
 
         run = config.getoption("finegate_run")
         if not run:
@@ -168,7 +168,7 @@ def pytest_collection_modifyitems(
 ) -> None:
     if not config.getoption("finegate_policy"):
         return
-    from finegate.harness._errors import FinegateError
+    from finegate.harness.core import FinegateError
 
     try:
         policy_file = PolicyFile.from_parent(session, path=_policy_path(config))

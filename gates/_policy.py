@@ -34,8 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from finegate.harness._config import parse_yaml_model
-from finegate.harness._hashing import sha256_json
+from finegate.harness.core import parse_yaml_model, sha256_json
 
 Severity = Literal["block", "warn"]
 Bound = Literal["point", "lower_bound", "upper_bound"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from finegate.harness._pipeline import PipelineContext, step
+from finegate.harness.pipeline import PipelineContext, step
 
 
 def _store_and_registry(context: PipelineContext) -> tuple[Any, Any]:
-    from finegate.harness._model_registry import open_registry
-    from finegate.harness._store import Store
+    from finegate.harness.registry import open_registry
+    from finegate.harness.store import Store
 
     store = Store(context.get("store"))
     return store, open_registry(store, context.get("registry"))
@@ -42,7 +42,7 @@ def gate_step(context: PipelineContext) -> dict[str, Any]:
 def promote_step(context: PipelineContext) -> dict[str, Any]:
     """Promote every candidate whose verdict passed; the others are refused, with reasons."""
     from finegate.gates._policy import load_policy
-    from finegate.harness._promotion import PromotionRefused, promote
+    from finegate.harness.registry import PromotionRefused, promote
 
     store, registry = _store_and_registry(context)
     policy = load_policy(context.get("policy"))

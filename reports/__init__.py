@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from finegate.harness._lazy import lazy_exports
+from finegate.harness.core import lazy_exports
 
 _EXPORTS = {
     "collect": "_collect",

@@ -6,8 +6,7 @@ from typing import Any
 
 import click
 
-from finegate.harness._cli_common import open_store, store_option
-from finegate.harness._cli_governance import _registry, registry_option
+from finegate.harness.cli import open_store, registry_option, store_and_registry, store_option
 
 
 @click.command("report")
@@ -51,23 +50,23 @@ def report_command(
     registry_uri: str | None,
 ) -> None:
     """Write a self-contained report for compliance: verdict, gates, evidence, lineage, audit."""
-    from finegate.harness._atomic import atomic_write_text
+    from finegate.harness.core import atomic_write_text
     from finegate.reports._collect import Redactor, collect
     from finegate.reports._render import render
 
     policy = None
     if policy_ref:
-        from finegate.gates._policy import load_policy
+        from finegate.gates import load_policy
 
         policy = load_policy(policy_ref)
     card: dict[str, Any] = {}
     if card_path:
-        from finegate.harness._config import read_yaml
+        from finegate.harness.core import read_yaml
 
         loaded, _ = read_yaml(card_path)
         card = loaded if isinstance(loaded, dict) else {}
     st = open_store(store, create=False)
-    version = _registry(store, registry_uri)[1].get(version_ref) if version_ref else None
+    version = store_and_registry(store, registry_uri)[1].get(version_ref) if version_ref else None
     data = collect(
         st,
         run_ref,

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from finegate.harness._audit import records as audit_records
-from finegate.harness._audit import verify_chain
-from finegate.harness._store import Store
-from finegate.harness._system import innermost
-from finegate.harness._types import last_turn_text
+from finegate.harness.core import last_turn_text
+from finegate.harness.registry import records as audit_records
+from finegate.harness.registry import verify_chain
+from finegate.harness.store import Store
+from finegate.harness.system import innermost
 
 FLIPPED_SHOWN = 12
 
@@ -26,7 +26,7 @@ class Redactor:
     """Redacts text with presidio (spaCy mode: names too), memoised per text."""
 
     def __init__(self, mode: str = "spacy"):
-        from finegate.harness._pii import PIIScanner
+        from finegate.harness.pii import PIIScanner
 
         self.scanner = PIIScanner(mode)
         self.found: dict[str, int] = {}
@@ -75,7 +75,7 @@ def collect(
         "model_version": None,
     }
     if baseline is not None:
-        from finegate.harness._compare import compare_runs
+        from finegate.harness.compare import compare_runs
 
         comparison = compare_runs(store, baseline["id"], run["id"])
         data["baseline"] = _run_summary(baseline)
@@ -206,7 +206,7 @@ def _safety(run: dict[str, Any], metrics: dict[str, Any]) -> list[dict[str, Any]
     """Per safety suite, in plain terms: refusal of harmful requests and over-refusal of
     benign ones by category, the jailbreak drops, the toxicity statistics and which
     backend (and weights) scored them, and policy-rule violations."""
-    from finegate.harness._toxicity import describe_identity
+    from finegate.harness.safety import describe_identity
 
     out = []
     for suite in run["suites"]:
@@ -270,7 +270,7 @@ def _safety(run: dict[str, Any], metrics: dict[str, Any]) -> list[dict[str, Any]
 def _memorisation(store: Store, run: dict[str, Any]) -> list[dict[str, Any]]:
     """The newest exposure, membership-inference and extraction runs of this model
     (``finegate privacy ...``): their metrics, never their texts."""
-    from finegate.harness._privacy import latest_privacy_runs
+    from finegate.harness.privacy import latest_privacy_runs
 
     out = []
     for kind, found in latest_privacy_runs(store, run["fingerprint"]).items():

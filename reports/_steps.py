@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from finegate.harness._pipeline import PipelineContext, step
+from finegate.harness.pipeline import PipelineContext, step
 
 
 @step("report")
 def report_step(context: PipelineContext) -> dict[str, Any]:
     """One HTML report per candidate, against the baseline, with its verdict."""
-    from finegate.gates._policy import load_policy
-    from finegate.harness._atomic import atomic_write_text
-    from finegate.harness._model_registry import open_registry
-    from finegate.harness._store import Store
+    from finegate.gates import load_policy
+    from finegate.harness.core import atomic_write_text
+    from finegate.harness.registry import open_registry
+    from finegate.harness.store import Store
     from finegate.reports._collect import Redactor, collect
     from finegate.reports._render import render_html
 

@@ -8,7 +8,7 @@ trainer runs.
 
 from __future__ import annotations
 
-from finegate.harness._lazy import lazy_exports
+from finegate.harness.core import lazy_exports
 
 _EXPORTS = {
     "Recipe": "_recipe",
@@ -24,6 +24,9 @@ _EXPORTS = {
     "suite_records": "_data",
     "train": "_run",
     "prepare_for_recipe": "_run",
+    "encode_example": "_tokenize",
+    "collate": "_tokenize",
+    "micro_batches": "_tokenize",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from finegate.harness._cli_common import emit_json, json_option
+from finegate.harness.cli import emit_json, json_option
 
 
 @click.command("train")
@@ -21,7 +21,7 @@ def train_command(recipe_path: str, output: str | None, no_resume: bool, as_json
     from finegate.train._run import train
 
     recipe, config = load_recipe(recipe_path)
-    from finegate.harness._progress import progress_bar
+    from finegate.harness.core import progress_bar
 
     base = Path(recipe_path).resolve().parent
     with progress_bar(enabled=not as_json) as update:
@@ -104,7 +104,7 @@ def data_prepare(
     """Validate DATA (chat, alpaca or prompt/completion JSONL) and write its splits."""
     from pydantic import ValidationError
 
-    from finegate.harness._errors import InputError
+    from finegate.harness.core import InputError
     from finegate.train._data import prepare
     from finegate.train._recipe import CanaryConfig, DataConfig
 

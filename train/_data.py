@@ -25,11 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finegate.harness._atomic import atomic_write_text
-from finegate.harness._contamination import jaccard, ngrams, words
-from finegate.harness._datasets import Example, read_examples
-from finegate.harness._hashing import sha256_file, sha256_json
-from finegate.harness._types import Message
+from finegate.harness.core import Message, atomic_write_text, sha256_file, sha256_json
+from finegate.harness.data import Example, jaccard, ngrams, read_examples, words
 from finegate.train._recipe import CanaryConfig, DataConfig
 
 PROVENANCE_FIELDS = ("source", "licence", "consent")
@@ -194,7 +191,7 @@ def make_canaries(config: CanaryConfig, seed: int) -> list[dict[str, Any]]:
 
 
 def _scan(records: list[Record], mode: str, scrub: bool) -> tuple[dict[str, Any], list[Record]]:
-    from finegate.harness._pii import PIIScanner, census
+    from finegate.harness.pii import PIIScanner, census
 
     scanner = PIIScanner(mode)
     per_record = []
@@ -312,7 +309,7 @@ def prepare(
 def suite_records(suite_ref: str, template: Any = None) -> dict[str, list[Record]]:
     """A suite's train and validation splits as conversations: the suite's prompt
     for the user turn (through the template, if any), the first reference as the answer."""
-    from finegate.harness._suite import resolve_suite
+    from finegate.harness.suite import resolve_suite
 
     suite = resolve_suite(suite_ref)
     out: dict[str, list[Record]] = {}

@@ -19,12 +19,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from finegate.harness._atomic import atomic_write_text
-from finegate.harness._environment import library_versions
-from finegate.harness._errors import InputError
-from finegate.harness._hashing import sha256_files
-from finegate.harness._hf import (
-    _content_files,
+from finegate.harness.core import InputError, atomic_write_text, sha256_files
+from finegate.harness.run import library_versions
+from finegate.harness.system.hf import (
+    content_files,
     load_causal_lm,
     load_tokenizer,
     pick_device,
@@ -468,7 +466,7 @@ def _unwrap(model: Any) -> Any:
 def _save_adapter(model: Any, output: Path) -> str:
     _unwrap(model).save_pretrained(str(output))
     files = [
-        p for p in _content_files(output) if p.name not in (MANIFEST_FILE, DATASET_MANIFEST_FILE)
+        p for p in content_files(output) if p.name not in (MANIFEST_FILE, DATASET_MANIFEST_FILE)
     ]
     return sha256_files(files, output)
 

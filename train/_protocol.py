@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from finegate.harness._plugins import PluginRegistry
+from finegate.harness.core import PluginRegistry
 
 Loc = tuple[Any, ...]
 StepCallback = Callable[[dict[str, Any]], None]

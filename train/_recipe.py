@@ -13,14 +13,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from finegate.harness._config import (
+from finegate.harness.core import (
+    InputError,
+    Problem,
     format_loc,
     line_of,
     parse_yaml_model,
     problems_from_validation,
+    sha256_json,
 )
-from finegate.harness._errors import InputError, Problem
-from finegate.harness._hashing import sha256_json
 
 
 class CanaryConfig(BaseModel):

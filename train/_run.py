@@ -13,7 +13,7 @@ from finegate.train._recipe import Recipe
 def prepare_for_recipe(recipe: Recipe, base_dir: Path | None = None) -> PreparedDataset:
     template = None
     if recipe.template:
-        from finegate.harness._template import PromptTemplate
+        from finegate.harness.system import PromptTemplate
 
         path = Path(recipe.template)
         template = PromptTemplate.from_yaml(

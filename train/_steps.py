@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from finegate.harness._pipeline import PipelineContext, step
+from finegate.harness.pipeline import PipelineContext, step
 
 RECIPES = Path(__file__).parent / "recipes"
 
@@ -18,7 +18,7 @@ def resolve_recipe(ref: str) -> Path:
     builtin = RECIPES / f"{ref}.yaml"
     if builtin.exists():
         return builtin
-    from finegate.harness._errors import InputError
+    from finegate.harness.core import InputError
 
     known = ", ".join(sorted(p.stem for p in RECIPES.glob("*.yaml")))
     raise InputError(f"no recipe {ref!r}: not a file, nor a built-in recipe ({known})")
@@ -54,7 +54,7 @@ def prepare_step(context: PipelineContext) -> dict[str, Any]:
 @step("train")
 def train_step(context: PipelineContext) -> dict[str, Any]:
     """Train each recipe into the work folder; a finished adapter is reused."""
-    from finegate.harness._progress import progress_bar
+    from finegate.harness.core import progress_bar
     from finegate.train._run import train
 
     workdir = Path(context.get("workdir"))
@@ -86,7 +86,7 @@ def train_step(context: PipelineContext) -> dict[str, Any]:
 def _base(context: PipelineContext) -> str:
     bases = {recipe.base_model for _, recipe, _ in _recipes(context)}
     if len(bases) != 1:
-        from finegate.harness._errors import InputError
+        from finegate.harness.core import InputError
 
         raise InputError(f"the recipes of one pipeline must share a base model, not {bases}")
     return bases.pop()

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
-from finegate.harness._hf import render_prompt, uses_chat_template
-from finegate.harness._types import Message
+from finegate.harness.core import Message
+from finegate.harness.system.hf import render_prompt, uses_chat_template
 
 IGNORE = -100
 

@@ -5,7 +5,7 @@ from xml.etree import ElementTree as ET
 
 from click.testing import CliRunner
 
-from finegate.harness._cli import cli
+from finegate.harness.cli import cli
 
 from .conftest import write_policy
 

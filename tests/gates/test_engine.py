@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from finegate.gates import check_policy, load_policy
-from finegate.harness._stats import wilson_interval
+from finegate.harness.stats import wilson_interval
 
 from .conftest import write_policy
 
@@ -209,8 +209,8 @@ def test_governance_gates_read_the_training_manifest(runs, tmp_path):
 
 
 def test_approvals_and_contamination(runs, tmp_path):
-    from finegate.harness._contamination import check_contamination
-    from finegate.harness._suite import load_suite
+    from finegate.harness.data import check_contamination
+    from finegate.harness.suite import load_suite
 
     gates = (
         "  - {id: approved, check: approval, approvers: [risk-officer, dpo]}\n"

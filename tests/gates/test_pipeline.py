@@ -5,8 +5,8 @@ import json
 from click.testing import CliRunner
 
 from finegate.harness import Store
-from finegate.harness import _audit as audit
-from finegate.harness._cli import cli
+from finegate.harness import registry as audit
+from finegate.harness.cli import cli
 
 from ..train.conftest import arithmetic_rows, write_jsonl
 

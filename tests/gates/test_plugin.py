@@ -123,7 +123,7 @@ def test_the_hand_written_examples(pytester, triage_runs):
 
 
 def test_approvals_come_from_the_registry(pytester, runs, tmp_path):
-    from finegate.harness._model_registry import SQLiteRegistry
+    from finegate.harness.registry import SQLiteRegistry
 
     policy = write_policy(
         tmp_path / "policy.yaml",

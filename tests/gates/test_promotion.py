@@ -5,8 +5,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from finegate.harness import _audit as audit
-from finegate.harness._cli import cli
+from finegate.harness import registry as audit
+from finegate.harness.cli import cli
 
 from .conftest import write_policy
 

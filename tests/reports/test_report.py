@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from finegate.gates import check_policy, load_policy
 from finegate.harness import CallableSystem, RunOptions, Store, run_suites
-from finegate.harness._cli import cli
+from finegate.harness.cli import cli
 
 from ..gates.conftest import make_suite, rules, write_policy
 

@@ -5,8 +5,8 @@ from collections import Counter
 from pathlib import Path
 
 from finegate.harness import CallableSystem, Store
-from finegate.harness._runner import run_suites
-from finegate.harness._suite import resolve_suite
+from finegate.harness.run import run_suites
+from finegate.harness.suite import resolve_suite
 
 
 def test_probes_are_many_varied_and_regenerate_identically():

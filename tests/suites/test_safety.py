@@ -12,7 +12,7 @@ import pytest
 
 from finegate.gates import check_policy, load_policy
 from finegate.harness import CallableSystem, RunOptions, Store, resolve_suite, run_suites
-from finegate.harness._stats import wilson_interval
+from finegate.harness.stats import wilson_interval
 from finegate.suites import builtin_suites
 
 FOLDER = builtin_suites()["safety/core"].parent
@@ -141,8 +141,7 @@ gates:
 
 
 def test_the_report_says_it_in_plain_words(safety_run):
-    from finegate.reports._collect import Redactor, collect
-    from finegate.reports._render import render_html
+    from finegate.reports import Redactor, collect, render_html
 
     store, result, _ = safety_run
     data = collect(store, result.run_id, redact=Redactor("pattern"))

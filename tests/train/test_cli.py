@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-from finegate.harness._cli import cli
+from finegate.harness.cli import cli
 
 from .conftest import arithmetic_rows, write_jsonl
 

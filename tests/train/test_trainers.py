@@ -154,7 +154,7 @@ def test_kill_9_during_finegate_train_then_resume(recipe_file, tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "finegate.harness._cli",
+        "finegate.harness.cli",
         "train",
         "--recipe",
         str(path),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from finegate.harness._errors import InputError
+from finegate.harness.core import InputError
 from finegate.train._loop import PeftTrainer, _Context
 from finegate.train._tokenize import answer_losses, micro_batches
 from finegate.train.dp_sgd.config import DpSgdSettings

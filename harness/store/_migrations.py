@@ -1,0 +1,92 @@
+"""The schema version and the migrations that bring an older store up to it.
+
+A store records its schema version in ``finegate_meta``. Opening an older store
+applies every migration after its version in one transaction (a failure leaves
+it as it was); a newer store, or a database that is not a finegate store, is
+refused and left byte-for-byte untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import inspect, select, update
+from sqlalchemy.engine import Connection
+
+from finegate.harness.core import StoreError
+from finegate.harness.store._schema import (
+    alias_events_table,
+    aliases_table,
+    approvals_table,
+    audit_table,
+    meta_table,
+    metadata,
+    model_versions_table,
+    verdicts_table,
+)
+
+SCHEMA_VERSION = 4
+
+
+def _add_facts(conn: Connection) -> None:
+    """Version 2: scorers keep per-case facts (predicted and gold labels, ...)
+    for corpus metrics such as macro F1."""
+    conn.exec_driver_sql("ALTER TABLE records ADD COLUMN facts_json TEXT")
+
+
+def _add_verdicts(conn: Connection) -> None:
+    """Version 3: gate verdicts, so promotion can check them later."""
+    verdicts_table.create(conn)
+
+
+def _add_registry(conn: Connection) -> None:
+    """Version 4: the model registry and the hash-chained audit log."""
+    for table in (
+        audit_table,
+        model_versions_table,
+        aliases_table,
+        alias_events_table,
+        approvals_table,
+    ):
+        table.create(conn)
+
+
+# version -> function upgrading a store from version-1 to version, in one transaction
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _add_facts,
+    3: _add_verdicts,
+    4: _add_registry,
+}
+
+
+def prepare_schema(conn: Connection, location: str) -> None:
+    """Create the tables of an empty database, or migrate an older store, inside
+    the caller's transaction."""
+    tables = set(inspect(conn).get_table_names())
+    if not tables:
+        metadata.create_all(conn)
+        conn.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        return
+    if "finegate_meta" not in tables:
+        raise StoreError(
+            f"{location}: this database is not a finegate store "
+            f"(tables: {', '.join(sorted(tables))}); it was left untouched"
+        )
+    row = conn.execute(
+        select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+    ).first()
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{location}: store schema version {version} is newer than this "
+            f"finegate understands ({SCHEMA_VERSION}); upgrade finegate. The store "
+            "was left untouched"
+        )
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        MIGRATIONS[target](conn)
+    if version < SCHEMA_VERSION:
+        conn.execute(
+            update(meta_table)
+            .where(meta_table.c.key == "schema_version")
+            .values(value=str(SCHEMA_VERSION))
+        )

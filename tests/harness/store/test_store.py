@@ -1,0 +1,229 @@
+"""The results store refuses what it cannot safely use, and never touches it."""
+
+import sqlite3
+
+import pytest
+
+from finegate.harness import InputError, MetricValue, Store, StoreError
+from finegate.harness.store import SCHEMA_VERSION
+
+
+def _run(store: Store, key: str = "k") -> str:
+    return store.create_run(
+        run_key=key,
+        label="lbl",
+        kind="eval",
+        system={"name": "sys", "fingerprint": "f" * 64},
+        suites=[{"id": "s", "hash": "h"}],
+        environment={"seed": 0},
+        options={"seed": 0},
+    )
+
+
+def test_round_trip_of_runs_records_metrics_and_cache(tmp_path):
+    store = Store(tmp_path / "fg.db")
+    run_id = _run(store)
+    assert store.find_unfinished("k") == run_id
+    store.add_records(
+        run_id,
+        [
+            {
+                "suite_id": "s",
+                "suite_hash": "h",
+                "case_id": "b",
+                "position": 1,
+                "request": {"p": 1},
+                "output": {"text": "B"},
+                "scores": {"acc": 0.0},
+            },
+            {
+                "suite_id": "s",
+                "suite_hash": "h",
+                "case_id": "a",
+                "position": 0,
+                "request": {"p": 0},
+                "output": {"text": "A"},
+                "scores": {"acc": 1.0},
+            },
+        ],
+        [("key1", "generate", {"text": "A"})],
+    )
+    assert [r["case_id"] for r in store.records(run_id)] == ["a", "b"]  # suite order
+    assert store.completed_case_ids(run_id, "s") == {"a", "b"}
+    assert store.cached_responses(["key1", "nope"]) == {"key1": {"text": "A"}}
+    metric = MetricValue("acc", 0.5, 2, 0.1, 0.9, 0.95, "wilson")
+    store.save_metrics(run_id, "s", "h", [metric])
+    store.finish_run(run_id, status="complete", timings={"total_s": 1.0})
+    assert store.metrics(run_id) == {"s": [metric]}
+    assert store.find_unfinished("k") is None
+    info = store.get_run(run_id[:12])
+    assert info["status"] == "complete" and info["label"] == "lbl"
+    assert store.resolve_run_id("lbl") == run_id == store.resolve_run_id("latest")
+    exported = store.export_run(run_id)
+    assert exported["metrics"]["s"][0]["value"] == 0.5 and len(exported["records"]) == 2
+
+
+def test_unknown_run_is_an_input_error(tmp_path):
+    store = Store(tmp_path / "fg.db")
+    with pytest.raises(InputError, match="no run 'zzz'"):
+        store.get_run("zzz")
+
+
+def test_a_corrupt_file_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "fg.db"
+    junk = b"this is not a database\n" * 100
+    path.write_bytes(junk)
+    with pytest.raises(StoreError, match="not a SQLite database"):
+        Store(path)
+    assert path.read_bytes() == junk
+
+
+def test_a_damaged_sqlite_file_is_refused(tmp_path):
+    path = tmp_path / "fg.db"
+    Store(path).close()
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # keep the header, wreck the schema page
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="cannot be opened"):
+        Store(path)
+    assert path.read_bytes() == bytes(data)
+
+
+def test_a_newer_schema_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "fg.db"
+    Store(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE finegate_meta SET value=? WHERE key='schema_version'",
+            (str(SCHEMA_VERSION + 1),),
+        )
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="newer than this finegate understands"):
+        Store(path)
+    assert path.read_bytes() == before
+
+
+def test_another_programs_database_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER)")
+    with pytest.raises(StoreError, match="not a finegate store"):
+        Store(path)
+
+
+def test_missing_store_is_not_created_for_reading(tmp_path):
+    with pytest.raises(InputError, match="store not found"):
+        Store(tmp_path / "none.db", create=False)
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_wal_mode_is_on(tmp_path):
+    store = Store(tmp_path / "fg.db")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_an_older_store_is_migrated_in_one_transaction(tmp_path, monkeypatch):
+    from finegate.harness.store import _migrations as _store
+
+    path = tmp_path / "fg.db"
+    store = Store(path)
+    run_id = _run(store)
+    store.close()
+
+    def add_owner_column(conn):
+        conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN owner TEXT")
+
+    def broken(conn):
+        conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN team TEXT")
+        raise RuntimeError("migration bug")
+
+    current = str(SCHEMA_VERSION)
+    monkeypatch.setattr(_store, "SCHEMA_VERSION", SCHEMA_VERSION + 2)
+    monkeypatch.setattr(
+        _store, "MIGRATIONS", {SCHEMA_VERSION + 1: add_owner_column, SCHEMA_VERSION + 2: broken}
+    )
+    with pytest.raises(RuntimeError, match="migration bug"):
+        Store(path)
+    with sqlite3.connect(path) as conn:  # rolled back: same version, no new columns
+        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == (current,)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+        assert "owner" not in columns and "team" not in columns
+    monkeypatch.setattr(_store, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(_store, "MIGRATIONS", {SCHEMA_VERSION + 1: add_owner_column})
+    migrated = Store(path)
+    assert migrated.get_run(run_id)["id"] == run_id
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == (
+            str(SCHEMA_VERSION + 1),
+        )
+        assert "owner" in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+
+
+def test_a_version_1_store_is_migrated_to_the_current_schema(tmp_path):
+    path = tmp_path / "fg.db"
+    store = Store(path)
+    run_id = _run(store)
+    store.add_records(
+        run_id,
+        [
+            {
+                "suite_id": "s",
+                "suite_hash": "h",
+                "case_id": "a",
+                "position": 0,
+                "request": {},
+                "output": {},
+                "scores": {"acc": 1.0},
+            }
+        ],
+    )
+    store.close()
+    with sqlite3.connect(path) as conn:  # what a version-1 store looked like
+        conn.execute("ALTER TABLE records DROP COLUMN facts_json")
+        for table in (
+            "verdicts",
+            "audit_log",
+            "model_versions",
+            "model_aliases",
+            "model_alias_events",
+            "model_approvals",
+        ):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("UPDATE finegate_meta SET value='1'")
+    (record,) = Store(path).records(run_id)
+    assert record["scores"] == {"acc": 1.0} and record["facts"] == {}
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == (str(SCHEMA_VERSION),)
+        assert conn.execute("SELECT count(*) FROM verdicts").fetchone() == (0,)
+
+
+def test_two_writers_wait_for_each_other(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "fg.db"
+    run_id = _run(Store(path))
+
+    def write(worker: int) -> None:
+        store = Store(path)  # its own engine, as another process would have
+        for i in range(30):
+            store.add_records(
+                run_id,
+                [
+                    {
+                        "suite_id": f"s{worker}",
+                        "suite_hash": "h",
+                        "case_id": str(i),
+                        "position": i,
+                        "request": {},
+                        "output": {},
+                        "scores": {},
+                    }
+                ],
+                [(f"k{i}", "generate", {"text": str(i)})],
+            )
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(write, [0, 1]))
+    store = Store(path)
+    assert len(store.records(run_id)) == 60 and store.cache_size() == 30
