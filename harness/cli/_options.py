@@ -132,21 +132,11 @@ def system_spec(
     )
 
 
-def system_from_options(
-    model: str,
-    adapter: str | None = None,
-    template: str | None = None,
-    dtype: str = "auto",
-    device: str = "auto",
-    load_in_4bit: bool = False,
-    batch_size: int = 8,
-) -> Any:
-    """The system the command line names (see ``system_spec``)."""
+def system_from_options(*args: Any, **kwargs: Any) -> Any:
+    """The system the command line names (the arguments of ``system_spec``)."""
     from finegate.harness.system import build_system
 
-    return build_system(
-        system_spec(model, adapter, template, dtype, device, load_in_4bit, batch_size)
-    )
+    return build_system(system_spec(*args, **kwargs))
 
 
 MODEL_HELP = "Model folder, .gguf file, embedded model name or cached hub id."

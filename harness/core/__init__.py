@@ -55,6 +55,7 @@ _EXPORTS = {
     "normalize_text": "_text",
     "parse_json_answer": "_text",
     "read_json_file": "_json_file",
+    "quiet_library_noise": "_quiet",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

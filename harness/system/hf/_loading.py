@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from finegate.harness.core import InputError, Problem, sha256_files
+from finegate.harness.core import InputError, Problem, quiet_library_noise, sha256_files
 
 if TYPE_CHECKING:
     import torch
@@ -176,6 +176,7 @@ def quantization_kwargs(device: str, dtype: Any) -> dict[str, Any]:
 
 def load_causal_lm(path: Path, *, dtype: Any, device: str, load_in_4bit: bool = False) -> Any:
     """A transformers causal LM on ``device`` (in 4-bit NF4 when asked)."""
+    quiet_library_noise()
     from transformers import AutoModelForCausalLM
 
     folder, extra = _folder_and_file(path)
