@@ -74,6 +74,8 @@ def save_checkpoint(
         final = output / CHECKPOINT_DIR
         old = output / f".{CHECKPOINT_DIR}.old"
         if final.exists():
+            # a kill during the last save's clean-up leaves its old copy behind
+            shutil.rmtree(old, ignore_errors=True)
             final.rename(old)
         tmp.rename(final)
         shutil.rmtree(old, ignore_errors=True)
