@@ -23,6 +23,9 @@ _EXPORTS = {
     "junit_xml": "_junit",
     "write_junit": "_junit",
     "RunView": "_plugin",
+    "pipeline_policy": "_steps",
+    "recheck_verdict": "_release",
+    "compile_rules": "_rules_spec",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

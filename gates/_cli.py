@@ -15,11 +15,13 @@ from finegate.harness.cli import (
     actor_option,
     emit_json,
     json_option,
+    key_option,
     open_store,
     registry_option,
     resolve_actor,
     store_and_registry,
     store_option,
+    trust_root_option,
 )
 
 EXIT = {"pass": 0, "fail": 1, "error": 2}
@@ -76,8 +78,13 @@ def print_verdict(verdict: Any) -> None:
     default=None,
     help="PII census of the training data (`finegate pii scan`), for the dp_if_pii gate.",
 )
+@key_option(
+    required=False,
+    help="Sign the verdict with this (CI) private key: only a signed verdict counts for promotion.",
+)
+@trust_root_option
 @store_option
-@registry_option
+@actor_option
 @json_option
 def gate_command(
     policy_ref: str,
@@ -85,20 +92,25 @@ def gate_command(
     baseline_ref: str | None,
     junit_path: str | None,
     data_census: str | None,
+    key_path: str | None,
+    trust_root: str | None,
     store: str | None,
-    registry_uri: str | None,
+    actor: str | None,
     as_json: bool,
 ) -> None:
-    """Decide a candidate run against a policy; store the verdict.
+    """Decide a candidate run against a policy; store the verdict (signed with --key).
 
-    Approvals for the run's model are read from the registry."""
+    Approval gates read the signed approvals of the run's model (with --trust-root)."""
     from finegate.gates._engine import check_policy
     from finegate.gates._junit import write_junit
     from finegate.gates._policy import load_policy
+    from finegate.gates._release import approvals_now, sign_gate_verdict
+    from finegate.harness.registry.trust import load_signer
 
     policy = load_policy(policy_ref)
-    st, reg = store_and_registry(store, registry_uri)
-    approvals = reg.approvals_for_fingerprint(st.get_run(run_ref)["fingerprint"])
+    signer = load_signer(key_path) if key_path else None
+    st = open_store(store, create=False)
+    approvals = approvals_now(st, trust_root, st.get_run(run_ref)["fingerprint"])
     census = None
     if data_census:
         from finegate.harness.pii import read_census
@@ -107,6 +119,8 @@ def gate_command(
     verdict = check_policy(
         policy, st, run_ref, baseline_ref, approvals=approvals, data_census=census
     )
+    if signer is not None:
+        sign_gate_verdict(st, verdict, signer, data_census=census, actor=resolve_actor(actor))
     if junit_path:
         write_junit(verdict, junit_path)
     if as_json:
@@ -172,31 +186,45 @@ def policy_list(as_json: bool) -> None:
         )
 
 
+def _no_policy(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``promote --policy`` is refused by name: the caller does not pick the policy."""
+    if value is not None:
+        raise click.UsageError(
+            "--policy: promote takes no policy: the release rules name the policy a version "
+            "must pass (`finegate rules show`)"
+        )
+
+
 @click.command("promote")
 @click.argument("ref")
 @click.option("--to", "alias", required=True, help="The alias: candidate, staging, production...")
-@click.option("--policy", "-p", "policy_ref", required=True)
+@click.option("--policy", "-p", hidden=True, expose_value=False, callback=_no_policy, is_eager=True)
+@key_option(required=True, help="The promoter's private key: the rules say who may promote.")
+@trust_root_option
 @store_option
 @registry_option
-@actor_option
 @json_option
 def promote_command(
     ref: str,
     alias: str,
-    policy_ref: str,
+    key_path: str,
+    trust_root: str | None,
     store: str | None,
     registry_uri: str | None,
-    actor: str | None,
     as_json: bool,
 ) -> None:
-    """Move ALIAS to a version, only on a passing verdict of the policy for that exact model."""
-    from finegate.gates._policy import load_policy
+    """Move ALIAS to a version, only as the release rules say: a signed, re-checked,
+    passing verdict of their policy against their baseline, with the approvals the
+    policy asks for, for this exact model."""
+    from finegate.gates._release import recheck_for
     from finegate.harness.registry import PromotionRefused, promote
+    from finegate.harness.registry.trust import load_signer, load_trust_root
 
+    signer = load_signer(key_path)
     st, reg = store_and_registry(store, registry_uri)
-    policy = load_policy(policy_ref)
+    trust = load_trust_root(trust_root)
     try:
-        result = promote(reg, st, ref, alias, policy, actor=resolve_actor(actor))
+        result = promote(reg, st, ref, alias, trust=trust, signer=signer, recheck=recheck_for(st))
     except PromotionRefused as e:
         if as_json:
             emit_json({"promoted": False, "reasons": e.reasons})
@@ -209,9 +237,38 @@ def promote_command(
         click.echo(f"{result['version']} is now {alias!r} (verdict {result['verdict_id']})")
 
 
+def _pipeline_policy(
+    policy_ref: str | None, name: str, alias: str, store: str, trust_root: str | None
+) -> tuple[Any, str]:
+    """The policy a pipeline gates under: the release rule's for ``name@alias`` when
+    the rules govern it (a different --policy is an error: its verdicts would not
+    count), else --policy (default: the ``default`` pack)."""
+    from finegate.gates._policy import Policy, load_policy
+    from finegate.harness.core import InputError, Problem
+
+    rule = None
+    if trust_root:
+        from finegate.harness.registry.trust import current_rules, load_trust_root
+
+        rules = current_rules(open_store(store), load_trust_root(trust_root))
+        rule = rules.rule_for(name, alias) if rules else None
+    if rule is None:
+        return load_policy(policy_ref or "default"), policy_ref or "default"
+    pinned = Policy.model_validate(rule.policy.content)
+    if policy_ref is not None and load_policy(policy_ref).hash() != rule.policy.hash:
+        raise InputError(
+            Problem(
+                f"the release rules hold {name}@{alias} to policy {pinned.id} "
+                f"v{pinned.version}; verdicts of {policy_ref!r} would not count",
+                field="--policy",
+            )
+        )
+    return pinned, pinned.id
+
+
 def _run_pipeline(
     recipes: tuple[str, ...],
-    policy_ref: str,
+    policy_ref: str | None,
     name: str,
     alias: str,
     workdir: str,
@@ -221,10 +278,12 @@ def _run_pipeline(
     actor: str | None,
     as_json: bool,
     suites: tuple[str, ...] = (),
+    key: str | None = None,
+    trust_root: str | None = None,
 ) -> None:
     from pathlib import Path
 
-    from finegate.gates._policy import load_policy
+    from finegate.harness.core import default_store_url
     from finegate.harness.pipeline import (
         DEFAULT_STEPS,
         PipelineContext,
@@ -233,23 +292,25 @@ def _run_pipeline(
         run_pipeline,
     )
 
-    policy = load_policy(policy_ref)
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
-    from finegate.harness.core import default_store_url
-
+    store_url = store or default_store_url()
+    policy, policy_name = _pipeline_policy(policy_ref, name, alias, store_url, trust_root)
     inputs = {
         "recipes": list(recipes),
-        "policy": policy_ref,
+        "policy": policy_name,
         "policy_hash": policy.hash(),
+        "policy_content": policy.hashed_content(),
         "suites": list(suites) or policy.suites,
         "name": name,
         "alias": alias,
         "workdir": str(work),
-        "store": store or default_store_url(),
+        "store": store_url,
         "registry": registry_uri,
         "limit": limit,
         "actor": resolve_actor(actor),
+        "key": key,
+        "trust_root": trust_root,
     }
     available = set(pipeline_steps.names())
     steps = [s for s in DEFAULT_STEPS if s in available]
@@ -269,6 +330,10 @@ def _run_pipeline(
     if as_json:
         emit_json({"inputs": inputs, "results": results})
         return
+    _print_pipeline(results, inputs, alias)
+
+
+def _print_pipeline(results: dict[str, Any], inputs: dict[str, Any], alias: str) -> None:
     from finegate.harness.cli import print_metrics_brief
 
     st = open_store(inputs["store"], create=False)
@@ -277,19 +342,18 @@ def _run_pipeline(
         print_metrics_brief(st, recipe_id, run_id)
     for recipe_id, verdict in results["gate"]["verdicts"].items():
         version = results["register"]["versions"][recipe_id]
-        state = (
-            "PROMOTED to " + alias
-            if recipe_id in results["promote"]["promoted"]
-            else "not promoted"
-        )
+        promoted = recipe_id in results["promote"]["promoted"]
+        state = "PROMOTED to " + alias if promoted else "not promoted"
         epsilon = results["train"]["training"][recipe_id]["epsilon"]
         dp = f", DP epsilon {epsilon:.2f}" if epsilon is not None else ""
         click.echo(
             f"{recipe_id}: {version}{dp}, run {results['evaluate']['candidate_runs'][recipe_id]}"
-            f": verdict {verdict['status'].upper()}; {state}"
+            f": verdict {verdict['status'].upper()} under policy {inputs['policy']}; {state}"
         )
         for line in verdict["blocking"]:
             click.echo("    " + line.replace("\n", "\n    "))
+        for reason in results["promote"]["refused"].get(recipe_id, []):
+            click.echo(f"    refused: {reason}")
     for recipe_id, path in results.get("report", {}).get("reports", {}).items():
         click.echo(f"report for {recipe_id}: {path}")
 
@@ -303,7 +367,13 @@ def _run_pipeline(
     required=True,
     help="Recipe YAML or built-in recipe name; repeat for several candidates.",
 )
-@click.option("--policy", "-p", "policy_ref", default="default", show_default=True)
+@click.option(
+    "--policy",
+    "-p",
+    "policy_ref",
+    default=None,
+    help="The policy to gate with [default: the release rule's for NAME@ALIAS, else 'default'].",
+)
 @click.option("--name", default="triage", show_default=True, help="Registered model name.")
 @click.option(
     "--to",
@@ -326,24 +396,33 @@ def _run_pipeline(
     multiple=True,
     help="Suites to evaluate (default: the ones the policy requires).",
 )
+@key_option(
+    required=False,
+    help="Sign registrations, verdicts and promotions with this (CI) key; without it "
+    "nothing is promoted.",
+)
+@trust_root_option
 @store_option
 @registry_option
 @actor_option
 @json_option
 def pipeline_command(
     recipes: tuple[str, ...],
-    policy_ref: str,
+    policy_ref: str | None,
     name: str,
     alias: str,
     workdir: str,
     limit: int | None,
     suites: tuple[str, ...],
+    key_path: str | None,
+    trust_root: str | None,
     store: str | None,
     registry_uri: str | None,
     actor: str | None,
     as_json: bool,
 ) -> None:
-    """Prepare, train, evaluate (with the baseline), register, gate and promote; resumable."""
+    """Prepare, train, evaluate (with the baseline), register, gate and promote as the
+    release rules say; resumable."""
     _run_pipeline(
         recipes,
         policy_ref,
@@ -356,6 +435,8 @@ def pipeline_command(
         actor,
         as_json,
         suites,
+        key=key_path,
+        trust_root=trust_root,
     )
 
 
@@ -366,10 +447,17 @@ def pipeline_command(
 @json_option
 def demo_command(workdir: str, limit: int | None, store: str | None, as_json: bool) -> None:
     """The whole pipeline on the embedded defaults: SmolLM2 baseline, a LoRA and a DP-SGD
-    candidate on the support-triage train split, the default policy, promotion to staging."""
+    candidate on the support-triage train split, gated by the `demo` policy and promoted
+    to staging only as the release rules the demo sets up in its work folder say."""
+    from pathlib import Path
+
+    from finegate.gates._demo import demo_trust
+    from finegate.harness.core import default_store_url
+
+    trust_root, key = demo_trust(Path(workdir), store or default_store_url())
     _run_pipeline(
         ("demo-lora", "demo-dp"),
-        "default",
+        None,
         "support-triage",
         "staging",
         workdir,
@@ -378,4 +466,6 @@ def demo_command(workdir: str, limit: int | None, store: str | None, as_json: bo
         limit,
         "finegate demo",
         as_json,
+        key=str(key),
+        trust_root=str(trust_root),
     )

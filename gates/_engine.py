@@ -220,10 +220,13 @@ def _baseline(gate: BaselineGate, ev: Evidence) -> Verdict:
             status="error",
             message=f"only {delta.n_paired} paired cases; the gate needs {gate.min_n}",
         )
+    if gate.superior:  # better by more than the margin, not merely within it
+        allowed = -allowed
+    strict = gate.superior
     if gate.higher_is_better:
-        decided, comparator, threshold = delta.ci_low, ">=", -allowed
+        decided, comparator, threshold = delta.ci_low, ">" if strict else ">=", -allowed
     else:
-        decided, comparator, threshold = delta.ci_high, "<=", allowed
+        decided, comparator, threshold = delta.ci_high, "<" if strict else "<=", allowed
     bound = "lower_bound" if gate.higher_is_better else "upper_bound"
     if gate.decide_on == "point":
         decided, bound = delta.delta, "point"
@@ -246,8 +249,13 @@ def _baseline(gate: BaselineGate, ev: Evidence) -> Verdict:
             status="error",
             message="the paired difference has no interval (too few cases)",
         )
-    ok = decided >= threshold if gate.higher_is_better else decided <= threshold
+    if gate.higher_is_better:
+        ok = decided > threshold if strict else decided >= threshold
+    else:
+        ok = decided < threshold if strict else decided <= threshold
     verb = "drop" if gate.higher_is_better else "rise"
+    if strict:
+        return _superiority(gate, base, numbers, evidence, delta, ok, -allowed)
     if ok:
         return Verdict(
             **base,
@@ -269,6 +277,34 @@ def _baseline(gate: BaselineGate, ev: Evidence) -> Verdict:
         status="fail",
         message=f"inferior: the paired interval allows a {verb} of more than "
         f"{allowed:.4f} from the baseline's {delta.a.value:.4f}",
+    )
+
+
+def _superiority(
+    gate: BaselineGate,
+    base: dict[str, Any],
+    numbers: dict[str, Any],
+    evidence: dict[str, Any],
+    delta: Any,
+    ok: bool,
+    margin: float,
+) -> Verdict:
+    numbers["test"] = f"{delta.test}; superiority on the paired {round(delta.level * 100)}% CI"
+    better = "rise" if gate.higher_is_better else "drop"
+    if ok:
+        return Verdict(
+            **base,
+            **numbers,
+            status="pass",
+            message=f"superior: the paired interval shows a {better} of {gate.metric} of more "
+            f"than {margin:.4f} over the baseline's {delta.a.value:.4f}",
+        )
+    return Verdict(
+        **base,
+        **numbers,
+        status="fail",
+        message=f"not shown superior: the paired interval allows a {better} of "
+        f"{margin:.4f} or less over the baseline's {delta.a.value:.4f}",
     )
 
 

@@ -41,9 +41,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Results store (default: $FINEGATE_STORE or $FINEGATE_HOME/finegate.db).",
     )
     group.addoption(
-        "--finegate-registry",
+        "--finegate-key",
         default=None,
-        help="Where approvals are recorded: 'store' (default) or 'mlflow:<tracking URI>'.",
+        help="Sign the verdict with this (CI) private key: only signed verdicts can promote.",
+    )
+    group.addoption(
+        "--finegate-trust-root",
+        default=None,
+        help="The pinned trust root: approval gates then read the signed approvals.",
     )
 
 
@@ -91,17 +96,22 @@ def _policy(config: pytest.Config) -> Any:
 def _verdict(config: pytest.Config) -> Any:
     if _VERDICT_KEY not in config.stash:
         from finegate.gates._engine import check_policy
-        from finegate.harness.registry import open_registry
+        from finegate.gates._release import approvals_now, sign_gate_verdict
+        from finegate.harness.registry.trust import load_signer
 
         run = config.getoption("finegate_run")
         if not run:
             raise pytest.UsageError("--finegate-policy needs --finegate-run RUN")
         store = _store(config)
-        registry = open_registry(store, config.getoption("finegate_registry"))
-        approvals = registry.approvals_for_fingerprint(store.get_run(run)["fingerprint"])
-        config.stash[_VERDICT_KEY] = check_policy(
+        fingerprint = store.get_run(run)["fingerprint"]
+        approvals = approvals_now(store, config.getoption("finegate_trust_root"), fingerprint)
+        verdict = check_policy(
             _policy(config), store, run, config.getoption("finegate_baseline"), approvals=approvals
         )
+        key = config.getoption("finegate_key")
+        if key:
+            sign_gate_verdict(store, verdict, load_signer(key), actor="finegate pytest")
+        config.stash[_VERDICT_KEY] = verdict
     return config.stash[_VERDICT_KEY]
 
 

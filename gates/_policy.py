@@ -92,6 +92,11 @@ class BaselineGate(_Gate):
         description="interval: the paired CI's bound must stay within the margin "
         "(non-inferiority shown); point: the observed difference must",
     )
+    superior: bool = Field(
+        False,
+        description="the candidate must beat the baseline by more than the margin on the "
+        "paired interval (superiority shown), not merely stay within it",
+    )
 
 
 class GovernanceGate(_Gate):
@@ -202,8 +207,17 @@ class Policy(BaseModel):
             raise ValueError(f"waivers name unknown gates: {', '.join(unknown)}")
         return waivers
 
+    def hashed_content(self) -> dict[str, Any]:
+        """The validated content the hash covers. A field added to the schema later
+        enters it only where a policy uses it, so existing policies keep their hash."""
+        data = self.model_dump(mode="json")
+        for gate in data["gates"]:
+            if gate.get("type") == "baseline" and not gate.get("superior"):
+                gate.pop("superior", None)
+        return data
+
     def hash(self) -> str:
-        return sha256_json(self.model_dump(mode="json"))
+        return sha256_json(self.hashed_content())
 
     def waiver_for(self, gate_id: str) -> Waiver | None:
         return next((w for w in self.waivers if w.gate == gate_id), None)

@@ -1,4 +1,10 @@
-"""The pipeline steps the gates package owns: ``gate`` and ``promote``."""
+"""The pipeline steps the gates package owns: ``gate`` and ``promote``.
+
+The gate step decides every candidate against the policy the pipeline runs
+under (the release rule's, when the rules govern the target alias) and signs
+each verdict with the pipeline's key; the promote step asks the registry to
+promote each candidate as the release rules say, re-checking the verdicts.
+"""
 
 from __future__ import annotations
 
@@ -15,23 +21,37 @@ def _store_and_registry(context: PipelineContext) -> tuple[Any, Any]:
     return store, open_registry(store, context.get("registry"))
 
 
+def pipeline_policy(context: PipelineContext) -> Any:
+    from finegate.gates._policy import Policy, load_policy
+
+    content = context.get("policy_content")
+    return Policy.model_validate(content) if content else load_policy(context.get("policy"))
+
+
 @step("gate")
 def gate_step(context: PipelineContext) -> dict[str, Any]:
     """Every candidate against the policy, with the baseline for its baseline gates."""
     from finegate.gates._engine import check_policy
-    from finegate.gates._policy import load_policy
+    from finegate.gates._release import approvals_now, sign_gate_verdict
+    from finegate.harness.registry.trust import load_signer
 
-    store, registry = _store_and_registry(context)
-    policy = load_policy(context.get("policy"))
+    store, _ = _store_and_registry(context)
+    policy = pipeline_policy(context)
+    signer = load_signer(context.get("key")) if context.get("key") else None
+    actor = context.get("actor") or "finegate pipeline"
     verdicts = {}
     for recipe_id, run_id in context.get("candidate_runs").items():
-        approvals = registry.approvals_for_fingerprint(store.get_run(run_id)["fingerprint"])
+        fingerprint = store.get_run(run_id)["fingerprint"]
+        approvals = approvals_now(store, context.get("trust_root"), fingerprint)
         verdict = check_policy(
             policy, store, run_id, context.get("baseline_run"), approvals=approvals
         )
+        if signer is not None:
+            sign_gate_verdict(store, verdict, signer, actor=actor)
         verdicts[recipe_id] = {
             "status": verdict.status,
             "verdict_id": verdict.id,
+            "signed": signer is not None,
             "gates": {g.gate_id: g.status for g in verdict.gates},
             "blocking": [g.explain() for g in verdict.blocking],
         }
@@ -40,23 +60,24 @@ def gate_step(context: PipelineContext) -> dict[str, Any]:
 
 @step("promote")
 def promote_step(context: PipelineContext) -> dict[str, Any]:
-    """Promote every candidate whose verdict passed; the others are refused, with reasons."""
-    from finegate.gates._policy import load_policy
+    """Promote every candidate the release rules allow; the others are refused, with
+    every reason."""
+    from finegate.gates._release import recheck_for
     from finegate.harness.registry import PromotionRefused, promote
+    from finegate.harness.registry.trust import load_signer, load_trust_root
 
     store, registry = _store_and_registry(context)
-    policy = load_policy(context.get("policy"))
     alias = context.get("alias")
     promoted, refused = {}, {}
+    if not context.get("trust_root") or not context.get("key"):
+        why = "promotion needs a trust root and a key (--trust-root, --key): it follows the rules"
+        return {"promoted": {}, "refused": {r: [why] for r in context.get("versions")}}
+    trust = load_trust_root(context.get("trust_root"))
+    signer = load_signer(context.get("key"))
     for recipe_id, ref in context.get("versions").items():
         try:
             promoted[recipe_id] = promote(
-                registry,
-                store,
-                ref,
-                alias,
-                policy,
-                actor=context.get("actor") or "finegate pipeline",
+                registry, store, ref, alias, trust=trust, signer=signer, recheck=recheck_for(store)
             )
         except PromotionRefused as e:
             refused[recipe_id] = e.reasons

@@ -11,7 +11,7 @@ from finegate.harness.pipeline import PipelineContext, step
 @step("report")
 def report_step(context: PipelineContext) -> dict[str, Any]:
     """One HTML report per candidate, against the baseline, with its verdict."""
-    from finegate.gates import load_policy
+    from finegate.gates import pipeline_policy
     from finegate.harness.core import atomic_write_text
     from finegate.harness.registry import open_registry
     from finegate.harness.store import Store
@@ -20,7 +20,7 @@ def report_step(context: PipelineContext) -> dict[str, Any]:
 
     store = Store(context.get("store"))
     registry = open_registry(store, context.get("registry"))
-    policy = load_policy(context.get("policy"))
+    policy = pipeline_policy(context)
     redact = Redactor()
     paths = {}
     for recipe_id, run_id in context.get("candidate_runs").items():

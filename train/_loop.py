@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from finegate.harness.cli import resolve_actor
 from finegate.harness.core import InputError, atomic_write_text, sha256_files
 from finegate.harness.run import library_versions
 from finegate.harness.system.hf import (
@@ -207,6 +208,8 @@ class PeftTrainer:
             "wall_time_s": round(state["elapsed_s"] + time.perf_counter() - started, 3),
             "resumed": saved is not None,
             "dp": context.dp_summary(),
+            # who trained it: that person may not approve its release (four eyes)
+            "trained_by": resolve_actor(None),
         }
         atomic_write_text(
             output / DATASET_MANIFEST_FILE,

@@ -23,6 +23,8 @@ _EXPORTS = {
     "resolve_actor": "_options",
     "store_and_registry": "_options",
     "model_options": "_options",
+    "trust_root_option": "_options",
+    "key_option": "_options",
     "make_console": "_display",
     "print_metrics_brief": "_display",
 }

@@ -1,7 +1,9 @@
 """Registry and audit commands: ``finegate registry|approve|rollback|audit``.
 
 Every action that changes the registry appends an audit record in the same
-transaction. ``finegate promote`` needs a policy, so the gates package adds it.
+transaction; the acts a release stands on (registration, approval, rollback)
+are signed with the actor's key. ``finegate promote`` re-checks verdicts with
+the policy engine, so the gates package adds it.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from finegate.harness.cli._options import (
     actor_option,
     emit_json,
     json_option,
+    key_option,
     open_store,
     registry_option,
     resolve_actor,
     store_and_registry,
     store_option,
+    trust_root_option,
 )
 from finegate.harness.core import read_json_file
 
@@ -37,6 +41,10 @@ def registry_group() -> None:
     required=True,
     help="The evaluation run of the system to register (its fingerprint and lineage).",
 )
+@key_option(
+    required=False,
+    help="Sign the registration with this private key: only a signed registration can be promoted.",
+)
 @store_option
 @registry_option
 @actor_option
@@ -44,30 +52,26 @@ def registry_group() -> None:
 def registry_register(
     name: str,
     run_ref: str,
+    key_path: str | None,
     store: str | None,
     registry_uri: str | None,
     actor: str | None,
     as_json: bool,
 ) -> None:
     """Register the system an evaluation run evaluated as a new version of NAME."""
-    from finegate.harness.registry import lineage_of
-    from finegate.harness.system import innermost
+    from finegate.harness.registry import register_run
+    from finegate.harness.registry.trust import load_signer
 
+    signer = load_signer(key_path) if key_path else None
     st, reg = store_and_registry(store, registry_uri)
-    run = st.get_run(run_ref)
-    lineage = {**lineage_of(run["system"]), "evaluation_runs": [run["id"]]}
-    inner = innermost(run["system"])
-    version = reg.register(
-        name,
-        fingerprint=run["fingerprint"],
-        source=inner.get("adapter") or inner.get("model"),
-        lineage=lineage,
-        actor=resolve_actor(actor),
+    version, statement = register_run(
+        reg, st, name, st.get_run(run_ref), actor=resolve_actor(actor), signer=signer
     )
     if as_json:
-        emit_json(version.to_dict())
+        emit_json({**version.to_dict(), "statement": statement})
     else:
-        click.echo(f"registered {version.ref} (fingerprint {version.fingerprint[:12]})")
+        signed = f", signed registration {statement[:12]}" if statement else ", unsigned"
+        click.echo(f"registered {version.ref} (fingerprint {version.fingerprint[:12]}{signed})")
 
 
 @registry_group.command("list")
@@ -97,12 +101,20 @@ def registry_list(
 @registry_option
 @json_option
 def registry_show(ref: str, store: str | None, registry_uri: str | None, as_json: bool) -> None:
-    """A version (NAME:N, NAME@ALIAS or NAME for the latest) with lineage and approvals."""
+    """A version (NAME:N, NAME@ALIAS or NAME for the latest) with lineage, verdicts and
+    the signed statements about it (`registry verify` and `promote` check them)."""
+    from finegate.harness.registry import envelopes
+    from finegate.harness.registry.trust import KINDS
+
     st, reg = store_and_registry(store, registry_uri)
     version = reg.get(ref)
     data = {
         **version.to_dict(),
-        "approvals": reg.approvals(version.ref),
+        "statements": [
+            {"kind": kind, "id": sid}
+            for kind in KINDS
+            for sid, _ in envelopes(st, kind, subject=version.fingerprint)
+        ],
         "verdicts": [
             {k: v[k] for k in ("id", "created_at", "policy_id", "policy_hash", "status", "run_id")}
             for v in st.verdicts(fingerprint=version.fingerprint)
@@ -140,40 +152,104 @@ def registry_history(
 
 @click.command("approve")
 @click.argument("ref")
-@click.option("--by", "by", required=True, help="Who approves (a name the policy can require).")
+@key_option(required=True, help="The approver's private key: the keyring says whose it is.")
 @click.option("--reason", required=True)
+@trust_root_option
 @store_option
 @registry_option
 def approve_command(
-    ref: str, by: str, reason: str, store: str | None, registry_uri: str | None
+    ref: str,
+    key_path: str,
+    reason: str,
+    trust_root: str | None,
+    store: str | None,
+    registry_uri: str | None,
 ) -> None:
-    """Record a named human approval of a model version."""
-    _, reg = store_and_registry(store, registry_uri)
-    reg.approve(ref, by=by, reason=reason)
-    click.echo(f"approval by {by} recorded for {reg.get(ref).ref}")
+    """Sign an approval of a model version. Who approves, and in which roles, is
+    what the release rules' keyring says of the key; the person who registered or
+    trained the version may not approve it."""
+    from finegate.harness.core import InputError
+    from finegate.harness.registry import registration_of, sign_approval
+    from finegate.harness.registry.trust import current_rules, load_signer, load_trust_root
+
+    signer = load_signer(key_path)
+    st, reg = store_and_registry(store, registry_uri)
+    version = reg.get(ref)
+    rules = current_rules(st, load_trust_root(trust_root))
+    if rules is None:
+        raise InputError("no release rules: nothing says whose key this is")
+    registration, why = registration_of(st, rules, version.name, version.version)
+    if registration is None:
+        raise InputError([*why, f"{version.ref} cannot be approved before it is registered"])
+    sign_approval(st, rules.keyring, registration, signer, reason, actor=resolve_actor(None))
+    person = rules.keyring.person_of(signer.public_key.keyid)
+    roles = ", ".join(rules.keyring.roles_of(person)) or "no role"
+    click.echo(f"approval of {version.ref} signed by {person} ({roles})")
 
 
 @click.command("rollback")
 @click.option("--model", "name", required=True)
 @click.option("--alias", required=True)
 @click.option("--reason", default="rollback")
+@key_option(required=True, help="The private key of someone the rules let move this alias.")
+@trust_root_option
 @store_option
 @registry_option
-@actor_option
 def rollback_command(
     name: str,
     alias: str,
     reason: str,
+    key_path: str,
+    trust_root: str | None,
     store: str | None,
     registry_uri: str | None,
-    actor: str | None,
 ) -> None:
-    """Move an alias back to the version it had before its last promotion."""
-    from finegate.harness.registry import rollback
+    """Move an alias back to the version its last signed move replaced."""
+    from finegate.harness.registry import PromotionRefused, rollback
+    from finegate.harness.registry.trust import load_signer, load_trust_root
 
-    _, reg = store_and_registry(store, registry_uri)
-    result = rollback(reg, name, alias, actor=resolve_actor(actor), reason=reason)
+    signer = load_signer(key_path)
+    st, reg = store_and_registry(store, registry_uri)
+    try:
+        result = rollback(
+            reg, st, name, alias, trust=load_trust_root(trust_root), signer=signer, reason=reason
+        )
+    except PromotionRefused as e:
+        click.echo(f"finegate: refused: {e}", err=True)
+        sys.exit(1)
     click.echo(f"{result['alias']}: {result['from']} -> {result['to']}")
+
+
+@registry_group.command("verify")
+@click.option("--repair", is_flag=True, help="Complete signed moves the backend never made.")
+@trust_root_option
+@store_option
+@registry_option
+@json_option
+def registry_verify(
+    repair: bool,
+    trust_root: str | None,
+    store: str | None,
+    registry_uri: str | None,
+    as_json: bool,
+) -> None:
+    """Compare the registry's aliases and versions with what was signed; exit 1 on
+    an alias moved, or a version changed, outside finegate."""
+    from finegate.harness.registry import verify_registry
+    from finegate.harness.registry.trust import load_trust_root
+
+    st, reg = store_and_registry(store, registry_uri)
+    findings = verify_registry(
+        reg, st, load_trust_root(trust_root), repair=repair, actor=resolve_actor(None)
+    )
+    if as_json:
+        emit_json([{**f.__dict__} for f in findings])
+    for f in findings if not as_json else []:
+        mark = "repaired" if f.repaired else "FOUND"
+        click.echo(f"{mark}  {f.subject}: {f.problem}")
+    if not findings and not as_json:
+        click.echo("the registry agrees with the signed record")
+    sys.exit(1 if any(not f.repaired for f in findings) else 0)
 
 
 @click.group("audit")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -201,6 +202,19 @@ registry_option = click.option(
 
 actor_option = click.option("--actor", default=None, help="Who acts (default: the user name).")
 
+trust_root_option = click.option(
+    "--trust-root",
+    "trust_root",
+    default=None,
+    envvar="FINEGATE_TRUST_ROOT",
+    help="The pinned trust root (root public keys) the release rules are checked against.",
+)
+
+
+def key_option(*, required: bool, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--key``: a private key file (``finegate keys create``) that signs the act."""
+    return click.option("--key", "key_path", required=required, default=None, help=help)
+
 
 def store_and_registry(store: str | None, uri: str | None, create: bool = False) -> tuple[Any, Any]:
     from finegate.harness.registry import open_registry
@@ -210,8 +224,12 @@ def store_and_registry(store: str | None, uri: str | None, create: bool = False)
 
 
 def resolve_actor(actor: str | None) -> str:
+    """Who acts: ``--actor``, else ``FINEGATE_ACTOR``, else the user name. A name for
+    the record, not an identity: identities are keys (the release rules' keyring)."""
     if actor:
         return actor
+    if os.environ.get("FINEGATE_ACTOR"):
+        return os.environ["FINEGATE_ACTOR"]
     try:
         return getpass.getuser()
     except Exception:

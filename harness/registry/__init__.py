@@ -2,7 +2,8 @@
 
 One base carries the bookkeeping both backends share (alias moves, audit
 records); the embedded backend keeps everything in the results store, the MLflow
-backend keeps versions and aliases in MLflow's registry.
+backend keeps versions and aliases in MLflow's registry. Promotion follows the
+release rules (``registry.trust``) and counts only signed, re-checked evidence.
 """
 
 from __future__ import annotations
@@ -22,22 +23,42 @@ _EXPORTS = {
     "PromotionRefused": "_promotion",
     "promote": "_promotion",
     "rollback": "_promotion",
-    "required_approvers": "_promotion",
-    "GENESIS": "_audit",
-    "Verification": "_audit",
-    "append": "_audit",
-    "records": "_audit",
-    "record_hash": "_audit",
-    "verify_chain": "_audit",
-    "verify": "_audit",
-    "head": "_audit",
-    "generate_key": "_signing",
-    "sign_head": "_signing",
-    "verify_signature": "_signing",
-    "verify_against_head": "_signing",
-    "BUNDLE_FORMAT": "_bundle",
-    "export_bundle": "_bundle",
-    "verify_bundle": "_bundle",
+    "Recheck": "_promotion",
+    "registration_of": "_promotion",
+    "audited_holder": "_promotion",
+    "blocking_failures": "_promotion",
+    "rules_for": "_promotion",
+    "verify_registry": "_check",
+    "Finding": "_check",
+    "Evidence": "_evidence",
+    "records_digest": "_evidence",
+    "record_statement": "_evidence",
+    "envelope_by_id": "_evidence",
+    "verified_evidence": "_evidence",
+    "open_evidence": "_evidence",
+    "approvals_for": "_evidence",
+    "sign_registration": "_acts",
+    "sign_verdict": "_acts",
+    "sign_approval": "_acts",
+    "ActRefused": "_acts",
+    "four_eyes": "_acts",
+    "register_run": "_acts",
+    "envelopes": "_evidence",
+    "GENESIS": "audit._log",
+    "Verification": "audit._log",
+    "append": "audit._log",
+    "records": "audit._log",
+    "record_hash": "audit._log",
+    "verify_chain": "audit._log",
+    "verify": "audit._log",
+    "head": "audit._log",
+    "generate_key": "audit._signing",
+    "sign_head": "audit._signing",
+    "verify_signature": "audit._signing",
+    "verify_against_head": "audit._signing",
+    "BUNDLE_FORMAT": "audit._bundle",
+    "export_bundle": "audit._bundle",
+    "verify_bundle": "audit._bundle",
     "register_step": "_steps",
 }
 

@@ -2,8 +2,8 @@
 
 A backend keeps versions and aliases where its users keep them (the results
 store, MLflow); the alias history and the audit log always live in the results
-store, so a rollback knows where to go back to whichever backend moved the
-alias, and every move, registration and approval is one audit record.
+store, so the history of every alias is read the same way whichever backend
+moved it, and every move is one audit record.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from finegate.harness.registry._audit import append
 from finegate.harness.registry._versions import ModelVersion
+from finegate.harness.registry.audit import append
 from finegate.harness.store import Store, alias_events_table
 
 
@@ -49,12 +49,6 @@ class Registry(Protocol):
 
     def alias_history(self, name: str, alias: str | None = None) -> list[dict[str, Any]]: ...
 
-    def approve(self, ref: str, *, by: str, reason: str) -> None: ...
-
-    def approvals(self, ref: str) -> list[dict[str, Any]]: ...
-
-    def approvals_for_fingerprint(self, fingerprint: str) -> list[dict[str, Any]]: ...
-
 
 class RegistryBase:
     """The alias history and the audit records, in the results store, for any backend.
@@ -68,9 +62,6 @@ class RegistryBase:
         self.payload_extra: dict[str, Any] = {}
 
     def versions(self, name: str | None = None) -> list[ModelVersion]:
-        raise NotImplementedError
-
-    def approvals(self, ref: str) -> list[dict[str, Any]]:
         raise NotImplementedError
 
     def _log_alias_move(
@@ -114,16 +105,6 @@ class RegistryBase:
             artifacts={"model": target.fingerprint},
         )
 
-    def _log_approval(self, conn: Connection, target: ModelVersion, by: str, reason: str) -> None:
-        append(
-            conn,
-            action="approve",
-            actor=by,
-            subject=target.ref,
-            payload={"reason": reason, **self.payload_extra},
-            artifacts={"model": target.fingerprint},
-        )
-
     def alias_history(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
         query = (
             select(alias_events_table)
@@ -134,11 +115,3 @@ class RegistryBase:
             query = query.where(alias_events_table.c.alias == alias)
         with self.store.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
-
-    def approvals_for_fingerprint(self, fingerprint: str) -> list[dict[str, Any]]:
-        """Approvals of every version that is this model (same fingerprint)."""
-        out: list[dict[str, Any]] = []
-        for v in self.versions():
-            if v.fingerprint == fingerprint:
-                out += self.approvals(v.ref)
-        return out

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from finegate.harness.core import InputError
-from finegate.harness.registry._audit import append
+from finegate.harness.core import FinegateError, InputError
 from finegate.harness.registry._base import RegistryBase
 from finegate.harness.registry._versions import ModelVersion, artifacts_of, parse_ref
+from finegate.harness.registry.audit import append
 from finegate.harness.store import Store, now_iso
 
 TAG = "finegate."
@@ -118,7 +118,8 @@ class MlflowRegistry(RegistryBase):
             previous: int | None = int(self.client.get_model_version_by_alias(name, alias).version)
         except Exception:
             previous = None
-        self.client.set_registered_model_alias(name, alias, str(version))
+        # the record first: a move MLflow never made is found and completed by
+        # `finegate registry verify --repair`; a move without a record is never made
         with self.store.transaction() as conn:
             self._log_alias_move(
                 conn,
@@ -131,26 +132,10 @@ class MlflowRegistry(RegistryBase):
                 at=now_iso(),
                 audit=audit,
             )
-
-    def approve(self, ref: str, *, by: str, reason: str) -> None:
-        target = self.get(ref)
-        at = now_iso()
-        key = f"{TAG}approval.{len(self.approvals(ref)) + 1}"
-        self.client.set_model_version_tag(
-            target.name,
-            str(target.version),
-            key,
-            json.dumps({"by": by, "reason": reason, "at": at}),
-        )
-        with self.store.transaction() as conn:
-            self._log_approval(conn, target, by, reason)
-
-    def approvals(self, ref: str) -> list[dict[str, Any]]:
-        target = self.get(ref)
-        mv = self.client.get_model_version(target.name, str(target.version))
-        tags = mv.tags or {}
-        keys = sorted(
-            (k for k in tags if k.startswith(f"{TAG}approval.")),
-            key=lambda k: int(k.rsplit(".", 1)[1]),
-        )
-        return [json.loads(tags[k]) for k in keys]
+        try:
+            self.client.set_registered_model_alias(name, alias, str(version))
+        except Exception as e:
+            raise FinegateError(
+                f"{name}@{alias} -> {version} is recorded but MLflow did not move the alias "
+                f"({e}); `finegate registry verify --repair` completes it"
+            ) from None

@@ -1,107 +1,368 @@
-"""Promotion and rollback: nothing reaches an alias without a passing verdict.
+"""Promotion and rollback, only as the release rules say.
 
-``promote`` moves an alias (``production``, say) to a model version only if a
-stored verdict of *this* policy (same hash: a changed policy needs a new
-verdict) passed for *this* model (same fingerprint), was made after the version
-was registered, and every approval the policy's approval gates ask for is
-recorded for the version. A refusal lists everything that is missing or
-failing. Both promotions and rollbacks are alias moves with an audit record.
+``promote`` takes no policy and no baseline of its own: it reads the release
+rules the root signed (checked against the pinned trust root) and moves an
+alias only when, for this exact model (the digests of its signed registration,
+not a table row or a tag):
+
+- a verdict of the rule's policy (same content hash) passed, signed by a key of
+  a role the rule names, made after the registration, against the baseline the
+  rule names (never the candidate itself, on the same suite hashes);
+- the verdict is re-checked: ``recheck`` recomputes it from the stored records
+  and the policy, so a stale or forged verdict is caught even when its signer's
+  key is honest;
+- every approval the policy asks for is a signed statement by a person who holds
+  that role in the keyring, and who neither registered nor trained the version;
+- the promoter's own key holds a role the rule allows to promote.
+
+A refusal lists every reason at once. A promotion is itself a signed statement,
+recorded (with its audit record) before the alias moves.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from finegate.harness.core import FinegateError
+from finegate.harness.registry._acts import four_eyes, sign_alias_move
 from finegate.harness.registry._base import Registry
-from finegate.harness.registry._versions import ModelVersion
+from finegate.harness.registry._evidence import Evidence, verified_evidence
+from finegate.harness.registry._versions import ModelVersion, parse_ref
+from finegate.harness.registry.trust import PolicyPin, ReleaseRules, Rule, TrustRoot, current_rules
 from finegate.harness.store import Store
+
+Recheck = Callable[[Evidence, PolicyPin], list[str]]
+"""Recompute a verdict from the stored records and the policy: the problems found."""
 
 
 class PromotionRefused(FinegateError):
     """The version may not take the alias; ``reasons`` says why, one per line."""
 
-    def __init__(self, version: ModelVersion, alias: str, reasons: list[str]):
+    def __init__(self, ref: str, alias: str, reasons: list[str]):
         self.reasons = reasons
         super().__init__(
-            f"{version.ref} may not become {alias!r}:\n" + "\n".join(f"- {r}" for r in reasons)
+            f"{ref} may not become {alias!r}:\n" + "\n".join(f"- {r}" for r in reasons)
         )
 
 
-def required_approvers(policy: Any) -> list[str]:
-    names: list[str] = []
-    for gate in policy.gates:
-        if getattr(gate, "check", None) == "approval":
-            names += [a for a in gate.approvers if a not in names]
-    return names
+def rules_for(store: Store, trust: TrustRoot, ref: str, alias: str) -> tuple[ReleaseRules, Rule]:
+    rules = current_rules(store, trust)
+    if rules is None:
+        raise PromotionRefused(
+            ref, alias, [f"{store.location} holds no release rules: `finegate rules apply` first"]
+        )
+    name = parse_ref(ref)[0]
+    rule = rules.rule_for(name, alias)
+    if rule is None:
+        raise PromotionRefused(
+            ref,
+            alias,
+            [f"the release rules (version {rules.version}) name no rule for {name}@{alias}"],
+        )
+    return rules, rule
+
+
+def registration_of(
+    store: Store, rules: ReleaseRules, name: str, version: int
+) -> tuple[Evidence | None, list[str]]:
+    """The newest signed registration of ``NAME:N``."""
+    ref = f"{name}:{version}"
+    found, refused = verified_evidence(store, rules.keyring, "registration", ref=ref)
+    found = [
+        e
+        for e in found
+        if e.predicate.get("name") == name and e.predicate.get("version") == version
+    ]
+    if not found:
+        return None, [f"no signed registration of {ref} by a key of the keyring", *refused]
+    return found[-1], []
+
+
+def audited_holder(
+    store: Store, rules: ReleaseRules, name: str, alias: str, promoters: list[str]
+) -> Evidence | None:
+    """The newest signed promotion or rollback of ``NAME@ALIAS`` by a promoter: the
+    version at the alias as far as anyone with the right to move it signed."""
+    moves: list[Evidence] = []
+    for kind in ("promotion", "rollback"):
+        found, _ = verified_evidence(
+            store, rules.keyring, kind, ref=f"{name}@{alias}", roles=promoters
+        )
+        moves += [
+            e
+            for e in found
+            if e.predicate.get("name") == name and e.predicate.get("alias") == alias
+        ]
+    return max(moves, key=lambda e: e.created_at, default=None)
+
+
+def _promoter(rules: ReleaseRules, rule: Rule, signer: Any) -> tuple[str, list[str]]:
+    keyid = signer.public_key.keyid
+    person = rules.keyring.person_of(keyid)
+    if person is None:
+        return "", [f"the promoting key {keyid[:12]} is in no one's name in the keyring"]
+    if rules.keyring.revoked_since(keyid) is not None:
+        return person, [f"{person}'s key {keyid[:12]} is revoked"]
+    if not set(rules.keyring.roles_of(person)) & set(rule.promoters):
+        return person, [
+            f"{person} holds none of the roles that may promote: {', '.join(rule.promoters)}"
+        ]
+    return person, []
+
+
+def _baseline_problems(
+    store: Store, rules: ReleaseRules, rule: Rule, verdict: Evidence, registration: Evidence
+) -> list[str]:
+    baseline = verdict.predicate.get("baseline")
+    if not baseline:
+        return ["the verdict has no baseline; the release rule names one"]
+    problems = []
+    if baseline["fingerprint"] == registration.digests["fingerprint"]:
+        problems.append("the verdict's baseline is the candidate itself")
+    run_suites = verdict.predicate["run"]["suites"]
+    for suite in rule.policy.content.get("suites", []):
+        if run_suites.get(suite) is None or baseline["suites"].get(suite) != run_suites[suite]:
+            problems.append(f"the baseline did not run suite {suite!r} at the candidate's version")
+    want = rule.baseline
+    if want.alias is not None:
+        governing = rules.rule_for(rule.model, want.alias)
+        promoters = governing.promoters if governing else rule.promoters
+        holder = audited_holder(store, rules, rule.model, want.alias, promoters)
+        if holder is not None:
+            if baseline["fingerprint"] != holder.digests.get("fingerprint"):
+                problems.append(
+                    f"the baseline must be {rule.model}@{want.alias} "
+                    f"({rule.model}:{holder.predicate['version']}); the verdict's is run "
+                    f"{baseline['id']}"
+                )
+            return problems
+        if want.when_unset == "refuse":
+            return [*problems, f"no version is at {rule.model}@{want.alias} to compare with"]
+    elif want.run is not None:
+        if baseline["id"] != want.run:
+            problems.append(
+                f"the baseline must be run {want.run}; the verdict's is {baseline['id']}"
+            )
+        return problems
+    weights = registration.digests.get("weights")
+    if weights is None:
+        return [*problems, "the candidate names no base weights to compare a prompted run with"]
+    if baseline["digests"].get("adapter") or baseline["digests"].get("weights") != weights:
+        problems.append(
+            f"the baseline must be a prompted run of the candidate's base model; run "
+            f"{baseline['id']} is another model"
+        )
+    return problems
+
+
+def _verdict_problems(
+    store: Store,
+    rules: ReleaseRules,
+    rule: Rule,
+    registration: Evidence,
+    recheck: Recheck,
+) -> tuple[Evidence | None, list[str]]:
+    """The newest verdict that holds, or every reason the verdicts do not."""
+    fingerprint = registration.digests["fingerprint"]
+    found, refused = verified_evidence(
+        store, rules.keyring, "verdict", subject=fingerprint, roles=rule.verdict_signers
+    )
+    pin = rule.policy
+    ours = [
+        v
+        for v in found
+        if v.predicate["policy"]["hash"] == pin.hash and v.digests == registration.digests
+    ]
+    others = sorted(
+        {
+            f"{v.predicate['policy']['id']} ({v.predicate['policy']['hash'][:12]})"
+            for v in found
+            if v not in ours
+        }
+    )
+    if not ours:
+        reasons = [
+            f"no verdict of policy {pin.id} v{pin.version} ({pin.hash[:12]}) signed by a key of "
+            f"{', '.join(rule.verdict_signers)} for this model"
+        ]
+        if others:
+            reasons.append(f"verdicts of other policies do not count: {', '.join(others)}")
+        return None, reasons + refused
+    fresh = [v for v in ours if v.created_at >= registration.created_at]
+    if not fresh:
+        return None, [f"the verdicts of policy {pin.id} predate this version's registration"]
+    reasons: list[str] = []
+    for verdict in sorted(fresh, key=lambda v: v.created_at, reverse=True):
+        problems = []
+        failed = blocking_failures(verdict, pin)
+        if failed:
+            problems.append(f"blocking gates did not pass: {', '.join(failed)}")
+        problems += _baseline_problems(store, rules, rule, verdict, registration)
+        if not problems:
+            problems += recheck(verdict, pin)
+        if not problems:
+            return verdict, []
+        reasons = reasons or [f"verdict {verdict.predicate['verdict_id']}: {p}" for p in problems]
+    return None, reasons
+
+
+def blocking_failures(verdict: Evidence, pin: PolicyPin) -> list[str]:
+    """The blocking gates a verdict did not pass, approval gates aside: approvals
+    are decided at promotion, from signed approval statements."""
+    approval = {g["id"] for g in pin.content.get("gates", []) if g.get("check") == "approval"}
+    return [
+        f"{gate_id} ({g['status']})"
+        for gate_id, g in verdict.predicate["gates"].items()
+        if gate_id not in approval and g["severity"] == "block" and g["status"] in ("fail", "error")
+    ]
+
+
+def _approval_problems(
+    store: Store, rules: ReleaseRules, rule: Rule, registration: Evidence, ref: str
+) -> tuple[list[Evidence], list[str]]:
+    found, _ = verified_evidence(
+        store, rules.keyring, "approval", subject=registration.digests["fingerprint"]
+    )
+    found = [
+        a
+        for a in found
+        if a.predicate.get("version") == ref
+        and a.digests == registration.digests
+        and a.created_at >= registration.created_at
+    ]
+    used, reasons = [], []
+    for role in rule.policy.approver_roles():
+        holders = [a for a in found if role in a.roles]
+        valid = [a for a in holders if four_eyes(registration, a.person) is None]
+        if valid:
+            used.append(valid[-1])
+        elif holders:
+            reasons.append(str(four_eyes(registration, holders[-1].person)))
+        else:
+            reasons.append(f"no signed approval of {ref} by a person holding the role {role}")
+    return used, reasons
 
 
 def promote(
-    registry: Registry, store: Store, ref: str, alias: str, policy: Any, *, actor: str
+    registry: Registry,
+    store: Store,
+    ref: str,
+    alias: str,
+    *,
+    trust: TrustRoot,
+    signer: Any,
+    recheck: Recheck,
 ) -> dict[str, Any]:
+    """Move ``alias`` to the version ``ref`` names, if the release rules allow it."""
     version = registry.get(ref)
-    policy_hash = policy.hash()
-    verdicts = store.verdicts(fingerprint=version.fingerprint, policy_hash=policy_hash)
-    reasons: list[str] = []
-    fresh = [v for v in verdicts if v["created_at"] >= version.created_at]
-    verdict = fresh[0] if fresh else None
-    if not verdicts:
+    rules, rule = rules_for(store, trust, version.ref, alias)
+    person, reasons = _promoter(rules, rule, signer)
+    registration, why = registration_of(store, rules, version.name, version.version)
+    if registration is None:
+        raise PromotionRefused(version.ref, alias, reasons + why)
+    if registration.digests["fingerprint"] != version.fingerprint:
         reasons.append(
-            f"no verdict of policy {policy.id} v{policy.version} "
-            f"({policy_hash[:12]}) for this model (fingerprint "
-            f"{version.fingerprint[:12]}): run `finegate gate` on its evaluation run"
+            f"the registry gives {version.ref} fingerprint {version.fingerprint[:12]}, its signed "
+            f"registration {registration.digests['fingerprint'][:12]}: changed after registration"
         )
-    elif verdict is None:
-        reasons.append(
-            f"the verdicts of policy {policy.id} for this model predate its "
-            f"registration ({version.created_at}): gate it again"
-        )
-    elif verdict["status"] != "pass":
-        blocking = [
-            g
-            for g in verdict["gates"]
-            if g["severity"] == "block" and g["status"] in ("fail", "error")
-        ]
-        reasons += [f"gate {g['gate_id']}: {g['status']}: {g['message']}" for g in blocking]
-    recorded = {a["by"] for a in registry.approvals(version.ref)}
-    reasons += [
-        f"no approval recorded by {name} (`finegate approve {version.ref} --by {name}`)"
-        for name in required_approvers(policy)
-        if name not in recorded
-    ]
-    if reasons:
-        raise PromotionRefused(version, alias, reasons)
-    assert verdict is not None
+    verdict, why = _verdict_problems(store, rules, rule, registration, recheck)
+    reasons += why
+    approvals, why = _approval_problems(store, rules, rule, registration, version.ref)
+    reasons += why
+    if reasons or verdict is None:
+        raise PromotionRefused(version.ref, alias, reasons)
+    holder = audited_holder(store, rules, rule.model, rule.alias, rule.promoters)
+    previous = holder.predicate["version"] if holder else None
+    evidence = {
+        "verdict": verdict.id,
+        "approvals": [a.id for a in approvals],
+        "rules_version": rules.version,
+        "policy": rule.policy.hash,
+    }
+    sid = sign_alias_move(
+        store, "promotion", registration, alias, previous, signer, evidence, actor=person
+    )
     registry.set_alias(
         version.name,
         alias,
         version.version,
-        actor=actor,
-        reason=f"policy {policy.id} v{policy.version} passed",
+        actor=person,
+        reason=f"policy {rule.policy.id} v{rule.policy.version} passed",
         action="promote",
-        audit={
-            "verdict_id": verdict["id"],
-            "policy_hash": policy_hash,
-            "run_id": verdict["run_id"],
-        },
+        audit={"statement": sid, "verdict_id": verdict.predicate["verdict_id"], **evidence},
     )
-    return {"version": version.ref, "alias": alias, "verdict_id": verdict["id"]}
+    return {
+        "version": version.ref,
+        "alias": alias,
+        "verdict_id": verdict.predicate["verdict_id"],
+        "statement": sid,
+    }
 
 
 def rollback(
-    registry: Registry, name: str, alias: str, *, actor: str, reason: str = "rollback"
+    registry: Registry,
+    store: Store,
+    name: str,
+    alias: str,
+    *,
+    trust: TrustRoot,
+    signer: Any,
+    reason: str = "rollback",
 ) -> dict[str, Any]:
-    """Move ``alias`` back to the version it pointed at before its last move."""
-    history = registry.alias_history(name, alias)
-    if not history:
-        raise FinegateError(f"{name}@{alias} was never set: nothing to roll back")
-    current = history[-1]["version"]
+    """Move ``alias`` back to the version the last signed move replaced, after
+    checking that nothing moved it outside finegate since."""
+    rules, rule = rules_for(store, trust, name, alias)
+    person, reasons = _promoter(rules, rule, signer)
+    holder = audited_holder(store, rules, name, alias, rule.promoters)
+    if holder is None:
+        raise PromotionRefused(name, alias, [*reasons, f"{name}@{alias} was never promoted"])
+    current = _registry_alias(registry, name, alias)
+    if current != holder.predicate["version"]:
+        reasons.append(
+            f"{name}@{alias} points at version {current} but the last signed move put "
+            f"{holder.predicate['version']} there: it was moved outside finegate "
+            "(`finegate registry verify` says more)"
+        )
     # the promotion that put the current version there knows what it replaced
-    promotion = next(
-        (e for e in reversed(history) if e["action"] == "promote" and e["version"] == current), None
+    found, _ = verified_evidence(
+        store, rules.keyring, "promotion", ref=f"{name}@{alias}", roles=rule.promoters
     )
-    previous = promotion["previous"] if promotion else None
+    placed = [e for e in found if e.predicate.get("version") == holder.predicate["version"]]
+    previous = max(placed, key=lambda e: e.created_at).predicate.get("previous") if placed else None
     if previous is None:
-        raise FinegateError(f"{name}@{alias} has no earlier version to roll back to")
-    registry.set_alias(name, alias, int(previous), actor=actor, reason=reason, action="rollback")
-    return {"alias": f"{name}@{alias}", "from": current, "to": previous}
+        reasons.append(f"{name}@{alias} has no earlier version to roll back to")
+    registration = None
+    if previous is not None:
+        registration, why = registration_of(store, rules, name, int(previous))
+        reasons += why
+    if reasons or registration is None:
+        raise PromotionRefused(f"{name}@{alias}", alias, reasons)
+    sid = sign_alias_move(
+        store,
+        "rollback",
+        registration,
+        alias,
+        holder.predicate["version"],
+        signer,
+        {"reason": reason, "rules_version": rules.version},
+        actor=person,
+    )
+    registry.set_alias(
+        name,
+        alias,
+        int(previous),
+        actor=person,
+        reason=reason,
+        action="rollback",
+        audit={"statement": sid},
+    )
+    return {"alias": f"{name}@{alias}", "from": holder.predicate["version"], "to": previous}
+
+
+def _registry_alias(registry: Registry, name: str, alias: str) -> int | None:
+    try:
+        version: ModelVersion = registry.get(f"{name}@{alias}")
+    except FinegateError:
+        return None
+    return version.version

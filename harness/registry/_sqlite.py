@@ -21,13 +21,12 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from finegate.harness.core import InputError
-from finegate.harness.registry._audit import append
 from finegate.harness.registry._base import RegistryBase
 from finegate.harness.registry._versions import ModelVersion, artifacts_of, parse_ref
+from finegate.harness.registry.audit import append
 from finegate.harness.store import (
     Store,
     aliases_table,
-    approvals_table,
     model_versions_table,
     now_iso,
 )
@@ -170,26 +169,3 @@ class SQLiteRegistry(RegistryBase):
                 at=at,
                 audit=audit,
             )
-
-    def approve(self, ref: str, *, by: str, reason: str) -> None:
-        target = self.get(ref)
-        with self.store.transaction() as conn:
-            conn.execute(
-                approvals_table.insert().values(
-                    name=target.name, version=target.version, by=by, reason=reason, at=now_iso()
-                )
-            )
-            self._log_approval(conn, target, by, reason)
-
-    def approvals(self, ref: str) -> list[dict[str, Any]]:
-        target = self.get(ref)
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(
-                select(approvals_table)
-                .where(
-                    approvals_table.c.name == target.name,
-                    approvals_table.c.version == target.version,
-                )
-                .order_by(approvals_table.c.id)
-            )
-            return [{"by": r["by"], "reason": r["reason"], "at": r["at"]} for r in rows.mappings()]

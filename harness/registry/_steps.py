@@ -9,14 +9,16 @@ from finegate.harness.pipeline import PipelineContext, step
 
 @step("register")
 def register_step(context: PipelineContext) -> dict[str, Any]:
-    """Each candidate's evaluated system as a version (reused if already registered)."""
+    """Each candidate's evaluated system as a version (reused if already registered),
+    its registration signed with the pipeline's key when it has one."""
+    from finegate.harness.registry._acts import register_run
     from finegate.harness.registry._open import open_registry
-    from finegate.harness.registry._versions import lineage_of
+    from finegate.harness.registry.trust import load_signer
     from finegate.harness.store import Store
-    from finegate.harness.system import innermost
 
     store = Store(context.get("store"))
     registry = open_registry(store, context.get("registry"))
+    signer = load_signer(context.get("key")) if context.get("key") else None
     name = context.get("name")
     versions: dict[str, str] = {}
     for recipe_id, run_id in context.get("candidate_runs").items():
@@ -25,13 +27,13 @@ def register_step(context: PipelineContext) -> dict[str, Any]:
             (v for v in registry.versions(name) if v.fingerprint == run["fingerprint"]), None
         )
         if existing is None:
-            inner = innermost(run["system"])
-            existing = registry.register(
+            existing, _ = register_run(
+                registry,
+                store,
                 name,
-                fingerprint=run["fingerprint"],
-                source=inner.get("adapter"),
-                lineage={**lineage_of(run["system"]), "evaluation_runs": [run_id]},
+                run,
                 actor=context.get("actor") or "finegate pipeline",
+                signer=signer,
             )
         versions[recipe_id] = existing.ref
     return {"versions": versions}

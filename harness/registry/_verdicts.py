@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from finegate.harness.core import sha256_json
-from finegate.harness.registry._audit import append
+from finegate.harness.registry.audit import append
 from finegate.harness.store import Store, verdicts_table
 
 

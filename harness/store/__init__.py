@@ -26,6 +26,8 @@ _EXPORTS = {
     "alias_events_table": "_schema",
     "approvals_table": "_schema",
     "responses_table": "_schema",
+    "statements_table": "_schema",
+    "release_rules_table": "_schema",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -22,10 +22,12 @@ from finegate.harness.store._schema import (
     meta_table,
     metadata,
     model_versions_table,
+    release_rules_table,
+    statements_table,
     verdicts_table,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _add_facts(conn: Connection) -> None:
@@ -51,11 +53,19 @@ def _add_registry(conn: Connection) -> None:
         table.create(conn)
 
 
+def _add_statements(conn: Connection) -> None:
+    """Version 5: signed statements (in-toto, in DSSE envelopes) and the signed
+    release rules the registry promotes by."""
+    statements_table.create(conn)
+    release_rules_table.create(conn)
+
+
 # version -> function upgrading a store from version-1 to version, in one transaction
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_facts,
     3: _add_verdicts,
     4: _add_registry,
+    5: _add_statements,
 }
 
 

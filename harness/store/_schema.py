@@ -167,3 +167,24 @@ responses_table = Table(
     Column("response_json", Text, nullable=False),
     Column("created_at", String(32), nullable=False),
 )
+
+
+statements_table = Table(
+    "statements",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False, index=True),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("ref", Text),
+    Column("created_at", String(32), nullable=False),
+    Column("envelope_json", Text, nullable=False),
+)
+
+
+release_rules_table = Table(
+    "release_rules",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", String(32), nullable=False),
+    Column("envelope_json", Text, nullable=False),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +69,78 @@ def runs(tmp_path) -> Runs:
 def write_policy(path: Path, gates: str, extra: str = "") -> Path:
     path.write_text(f"id: test-policy\nversion: 1\nsuites: [test/triage]\ngates:\n{gates}{extra}")
     return path
+
+
+# -- a release set up as a team would: keys, a pinned trust root, signed rules ----------
+
+RELEASE_POLICY = (
+    "  - {id: accuracy, suite: test/triage, metric: category.accuracy, min: 0.8}\n"
+    "  - {id: not-worse, suite: test/triage, metric: category.accuracy, margin: 0.1}\n"
+    "  - {id: risk-approval, check: approval, approvers: [risk-officer]}\n"
+)
+
+
+@dataclass
+class Release:
+    runs: Runs
+    folder: Path
+    trust: Path
+    policy: Path
+
+    def key(self, name: str) -> str:
+        return str(self.folder / "keys" / f"{name}.key")
+
+    def cli(self, *args: Any, trust: bool = True) -> tuple[int, str]:
+        from click.testing import CliRunner
+
+        from finegate.harness.cli import cli
+
+        extra = ["--store", str(self.runs.store_path)]
+        if trust:
+            extra += ["--trust-root", str(self.trust)]
+        result = CliRunner().invoke(cli, [str(a) for a in args] + extra)
+        return result.exit_code, result.output
+
+    def rules(self, text: str) -> tuple[int, str]:
+        """Sign and adopt a rules spec with the root key."""
+        spec = self.folder / "rules.yaml"
+        spec.write_text(text)
+        envelope = self.folder / "rules.json"
+        code, out = self.cli("rules", "sign", spec, "--key", self.key("root"), "-o", envelope)
+        assert code == 0, out
+        return self.cli("rules", "apply", envelope)
+
+
+def rules_text(baseline: str, policy: str = "policy.yaml", alias: str = "production") -> str:
+    return f"""\
+keyring:
+  people:
+    ci: {{roles: [ci], keys: [keys/ci.pub.json]}}
+    ana: {{roles: [risk-officer], keys: [keys/ana.pub.json]}}
+    bob: {{roles: [risk-officer], keys: [keys/bob.pub.json]}}
+    eve: {{roles: [], keys: [keys/eve.pub.json]}}
+rules:
+  - model: triage
+    alias: {alias}
+    policy: {policy}
+    baseline: {baseline}
+"""
+
+
+@pytest.fixture
+def release(runs: Runs, tmp_path: Path) -> Release:
+    """Runs, keys for root, ci, ana and bob (risk officers) and eve (no role), a
+    trust root pinning the root key, and rules holding triage@production to the
+    release policy against the pinned baseline run."""
+    from finegate.harness.registry.trust import create_key, load_public_key, write_trust_root
+
+    folder = tmp_path / "release"
+    for name in ("root", "ci", "ana", "bob", "eve"):
+        create_key(folder / "keys", name)
+    trust = folder / "trust-root.json"
+    write_trust_root(trust, [load_public_key(folder / "keys" / "root.pub.json")], 1)
+    policy = write_policy(folder / "policy.yaml", RELEASE_POLICY)
+    made = Release(runs, folder, trust, policy)
+    code, out = made.rules(rules_text(f"{{run: {runs.baseline}}}"))
+    assert code == 0, out
+    return made

@@ -46,7 +46,39 @@ def _setup(tmp_path, tiny_llama, threshold, accuracy=0.0):
         f"  - {{id: accurate, suite: test/arith, metric: exact_match, "
         f"min: {accuracy}, decide_on: point}}\n"
     )
+    _release(tmp_path, policy)
     return recipe, policy
+
+
+def _release(tmp_path, policy):
+    """A root key, a CI key, a trust root, and rules holding arith@staging to the
+    policy against a prompted run of the base model."""
+    from finegate.harness.registry.trust import create_key, load_public_key, write_trust_root
+
+    keys = tmp_path / "keys"
+    for name in ("root", "ci"):
+        create_key(keys, name)
+    write_trust_root(tmp_path / "trust.json", [load_public_key(keys / "root.pub.json")], 1)
+    (tmp_path / "rules.yaml").write_text(
+        "keyring:\n  people:\n    ci: {roles: [ci], keys: [keys/ci.pub.json]}\n"
+        f"rules:\n  - {{model: arith, alias: staging, policy: {policy.name}, "
+        "baseline: {prompted_base: true}}\n"
+    )
+    trust = ["--store", str(tmp_path / "fg.db"), "--trust-root", str(tmp_path / "trust.json")]
+    for args in (
+        [
+            "rules",
+            "sign",
+            tmp_path / "rules.yaml",
+            "--key",
+            keys / "root.key",
+            "-o",
+            tmp_path / "r.json",
+        ],
+        ["rules", "apply", tmp_path / "r.json"],
+    ):
+        result = CliRunner().invoke(cli, [str(a) for a in args] + trust)
+        assert result.exit_code == 0, result.output
 
 
 def _pipeline(tmp_path, recipe, policy):
@@ -56,8 +88,10 @@ def _pipeline(tmp_path, recipe, policy):
             "pipeline",
             "--recipe",
             str(recipe),
-            "--policy",
-            str(policy),
+            "--key",
+            str(tmp_path / "keys" / "ci.key"),
+            "--trust-root",
+            str(tmp_path / "trust.json"),
             "--suite",
             str(tmp_path / "suite"),
             "--name",
@@ -88,7 +122,16 @@ def test_a_passing_candidate_is_trained_evaluated_registered_and_promoted(tmp_pa
     runs = {r["kind"] for r in store.list_runs()}
     assert runs == {"baseline", "eval"}
     actions = [r["action"] for r in audit.records(store)]
-    assert actions == ["register", "verdict", "promote"] and audit.verify(store).ok
+    assert actions == [
+        "rules",
+        "register",
+        "attest:registration",
+        "verdict",
+        "attest:verdict",
+        "attest:promotion",
+        "promote",
+    ]
+    assert audit.verify(store).ok
     again = _pipeline(tmp_path, recipe, policy)  # every step is answered from the state file
     assert again.exit_code == 0 and again.stderr.count("done before: skipped") == 7
 
@@ -100,7 +143,10 @@ def test_a_failing_candidate_is_not_promoted(tmp_path, tiny_llama):
     data = json.loads(result.stdout)["results"]
     assert data["gate"]["verdicts"]["tiny"]["status"] == "fail"
     assert data["promote"]["promoted"] == {}
-    assert any("gate accurate: fail" in r for r in data["promote"]["refused"]["tiny"])
+    assert any(
+        "blocking gates did not pass: accurate (fail)" in r
+        for r in data["promote"]["refused"]["tiny"]
+    )
 
 
 def test_the_first_failing_step_stops_the_pipeline(tmp_path, tiny_llama):

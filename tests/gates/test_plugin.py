@@ -78,7 +78,7 @@ def test_bad_options_are_usage_errors(pytester, runs, tmp_path):
         str(runs.store_path),
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    packs = "(default, general-capability, regulated)"
+    packs = "(default, demo, general-capability, regulated)"
     assert f"no such file or built-in pack {packs}" in result.stderr.str()
     policy = write_policy(
         tmp_path / "p.yaml", "  - {id: a, suite: test/triage, metric: x, min: 0.5}\n"
@@ -122,18 +122,24 @@ def test_the_hand_written_examples(pytester, triage_runs):
     assert "urgent tickets triaged as low" in urgent_as_low.stdout.str()
 
 
-def test_approvals_come_from_the_registry(pytester, runs, tmp_path):
-    from finegate.harness.registry import SQLiteRegistry
-
+def test_approvals_are_the_signed_ones_and_the_verdict_is_signed(pytester, release, tmp_path):
+    runs = release.runs
     policy = write_policy(
         tmp_path / "policy.yaml",
         "  - {id: signed-off, check: approval, approvers: [risk-officer]}\n",
     )
-    before = pytester.runpytest(*_args(runs, policy))
+    trusted = (*_args(runs, policy), "--finegate-trust-root", str(release.trust))
+    before = pytester.runpytest(*trusted)
     before.assert_outcomes(failed=1)
-    registry = SQLiteRegistry(runs.store)
-    fingerprint = runs.store.get_run(runs.good)["fingerprint"]
-    registry.register("triage", fingerprint=fingerprint, source=None, lineage={}, actor="ci")
-    registry.approve("triage:1", by="risk-officer", reason="read the report")
-    after = pytester.runpytest(*_args(runs, policy))
+    register = ["registry", "register", "triage", "--run", runs.good, "--key", release.key("ci")]
+    assert release.cli(*register, trust=False)[0] == 0
+    approve = ["approve", "triage:1", "--key", release.key("ana"), "--reason", "read the report"]
+    assert release.cli(*approve)[0] == 0
+    untrusted = pytester.runpytest(*_args(runs, policy))  # no trust root: no approval counts
+    untrusted.assert_outcomes(failed=1)
+    after = pytester.runpytest(*trusted, "--finegate-key", release.key("ci"))
     after.assert_outcomes(passed=1)
+    from finegate.harness.registry import envelopes
+
+    fingerprint = runs.store.get_run(runs.good)["fingerprint"]
+    assert len(envelopes(runs.store, "verdict", subject=fingerprint)) == 1

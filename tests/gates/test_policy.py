@@ -112,7 +112,7 @@ def test_every_problem_at_once(tmp_path):
 
 def test_builtin_packs_load_and_the_schema_file_is_current():
     packs = builtin_policies()
-    assert set(packs) == {"default", "general-capability", "regulated"}
+    assert set(packs) == {"default", "demo", "general-capability", "regulated"}
     assert load_policy("default").id == "default"
     regulated = load_policy("regulated")
     checks = {g.check for g in regulated.gates if isinstance(g, GovernanceGate)}

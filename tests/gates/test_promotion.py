@@ -1,112 +1,137 @@
-"""Nothing reaches an alias without a passing verdict: the whole flow from the CLI."""
+"""Nothing reaches an alias but as the release rules say: the whole flow from the CLI."""
 
 import json
 
 import pytest
 from click.testing import CliRunner
 
+from finegate.harness import RunOptions, run_suites
 from finegate.harness import registry as audit
 from finegate.harness.cli import cli
 
-from .conftest import write_policy
-
-POLICY = (
-    "  - {id: accuracy, suite: test/triage, metric: category.accuracy, min: 0.8}\n"
-    "  - {id: risk-approval, check: approval, approvers: [risk-officer]}\n"
-)
-
-
-def run(*args):
-    result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.output
+from .conftest import make_suite, rules, rules_text, write_policy
 
 
 @pytest.mark.parametrize("backend", ["store", "mlflow"])
-def test_promotion_needs_a_passing_verdict_for_the_exact_model(runs, tmp_path, backend):
-    policy = str(write_policy(tmp_path / "policy.yaml", POLICY))
+def test_promotion_follows_the_release_rules(release, tmp_path, backend):
+    runs, policy = release.runs, release.policy
     registry = "store" if backend == "store" else f"mlflow:sqlite:///{tmp_path / 'mlflow.db'}"
-    common = ["--store", str(runs.store_path), "--registry", registry]
-    assert run("registry", "register", "triage", "--run", runs.good, *common)[0] == 0
-    assert run("registry", "register", "triage", "--run", runs.weak, *common)[0] == 0
+    reg = ["--registry", registry]
+    ci = ["--key", release.key("ci")]
+    for run_id in (runs.good, runs.weak):
+        code, out = release.cli(
+            "registry", "register", "triage", "--run", run_id, *ci, *reg, trust=False
+        )
+        assert code == 0 and "signed registration" in out
 
-    code, out = run("promote", "triage:1", "--to", "production", "--policy", policy, *common)
+    code, out = release.cli("promote", "triage:1", "--to", "production", *ci, *reg)
     assert code == 1 and "no verdict of policy test-policy v1" in out
-    assert "no approval recorded by risk-officer" in out
+    assert "no signed approval of triage:1 by a person holding the role risk-officer" in out
 
-    assert run("gate", "--policy", policy, "--run", runs.good, *common)[0] == 1  # no approval
-    code, out = run("promote", "triage:1", "--to", "production", "--policy", policy, *common)
-    assert code == 1 and "gate risk-approval: fail: no approval recorded by risk-officer" in out
+    gate = ["gate", "--policy", policy, "--baseline", runs.baseline, *ci]
+    assert release.cli(*gate, "--run", runs.good)[0] == 1  # its approval gate waits for ana
+    code, out = release.cli("promote", "triage:1", "--to", "production", *ci, *reg)
+    assert code == 1 and "no signed approval of triage:1" in out
+    assert "blocking gates did not pass" not in out  # approvals are decided here, not at the gate
 
-    assert (
-        run("approve", "triage:1", "--by", "risk-officer", "--reason", "read the report", *common)[
-            0
-        ]
-        == 0
+    code, out = release.cli(
+        "approve", "triage:1", "--key", release.key("ana"), "--reason", "read the report", *reg
     )
-    assert run("gate", "--policy", policy, "--run", runs.good, *common)[0] == 0
-    code, out = run("promote", "triage:1", "--to", "production", "--policy", policy, *common)
+    assert code == 0 and "signed by ana (risk-officer)" in out
+    code, out = release.cli("promote", "triage:1", "--to", "production", *ci, *reg)
     assert code == 0 and "triage:1 is now 'production'" in out
 
-    # the weak candidate fails its accuracy gate: it cannot take the alias
-    assert run("approve", "triage:2", "--by", "risk-officer", "--reason", "ok", *common)[0] == 0
-    assert run("gate", "--policy", policy, "--run", runs.weak, *common)[0] == 1
-    code, out = run("promote", "triage:2", "--to", "production", "--policy", policy, *common)
-    assert code == 1 and "gate accuracy: fail: lower_bound" in out
-    shown = json.loads(
-        CliRunner().invoke(cli, ["registry", "show", "triage@production", *common, "--json"]).stdout
+    # the weak candidate fails its accuracy gate: approved or not, it cannot take the alias
+    assert (
+        release.cli("approve", "triage:2", "--key", release.key("bob"), "--reason", "ok", *reg)[0]
+        == 0
     )
-    assert shown["version"] == 1 and shown["approvals"][0]["by"] == "risk-officer"
+    assert release.cli(*gate, "--run", runs.weak)[0] == 1
+    code, out = release.cli("promote", "triage:2", "--to", "production", *ci, *reg)
+    assert code == 1 and "blocking gates did not pass: accuracy (fail), not-worse (fail)" in out
+    shown = json.loads(
+        CliRunner()
+        .invoke(
+            cli,
+            [
+                "registry",
+                "show",
+                "triage@production",
+                "--store",
+                str(runs.store_path),
+                *reg,
+                "--json",
+            ],
+        )
+        .stdout
+    )
+    kinds = sorted(s["kind"] for s in shown["statements"])
+    assert shown["version"] == 1 and kinds == ["approval", "promotion", "registration", "verdict"]
 
-    # a changed policy needs a new verdict
-    stricter = str(write_policy(tmp_path / "stricter.yaml", POLICY.replace("0.8", "0.81")))
-    code, out = run("promote", "triage:1", "--to", "staging", "--policy", stricter, *common)
-    assert code == 1 and "no verdict of policy" in out
+    # a stricter policy in the rules needs a new verdict
+    stricter = write_policy(
+        tmp_path / "stricter.yaml",
+        release.policy.read_text().split("gates:\n")[1].replace("0.8", "0.81"),
+    )
+    assert release.rules(rules_text(f"{{run: {runs.baseline}}}", policy=str(stricter)))[0] == 0
+    code, out = release.cli("promote", "triage:1", "--to", "production", *ci, *reg)
+    assert code == 1 and "no verdict of policy test-policy v1" in out
+    assert "verdicts of other policies do not count" in out
 
     chain = audit.records(runs.store)
     actions = [r["action"] for r in chain]
-    assert actions.count("register") == 2 and actions.count("promote") == 1
-    assert actions.count("verdict") == 3 and actions.count("approve") == 2
-    code, out = run("audit", "verify", "--store", str(runs.store_path))
+    assert actions.count("register") == 2 and actions.count("attest:registration") == 2
+    assert actions.count("promote") == 1 and actions.count("attest:promotion") == 1
+    assert actions.count("verdict") == 2 and actions.count("attest:verdict") == 2
+    assert actions.count("attest:approval") == 2 and actions.count("rules") == 2
+    code, out = release.cli("audit", "verify", trust=False)
     assert code == 0 and f"audit chain intact: {len(chain)} records" in out
+    code, out = release.cli("registry", "verify", *reg)
+    assert code == 0 and "agrees with the signed record" in out
 
 
-def test_rollback_and_history_from_the_cli(runs, tmp_path):
-    policy = str(write_policy(tmp_path / "policy.yaml", POLICY.replace("0.8", "0.7")))
-    store = ["--store", str(runs.store_path)]
-    for run_id in (runs.good, runs.baseline):
-        run("registry", "register", "triage", "--run", run_id, *store)
-    for ref, run_id in (("triage:1", runs.good), ("triage:2", runs.baseline)):
-        run("approve", ref, "--by", "risk-officer", "--reason", "ok", *store)
-        assert run("gate", "--policy", policy, "--run", run_id, *store)[0] == 0
-        assert run("promote", ref, "--to", "production", "--policy", policy, *store)[0] == 0
-    code, out = run(
-        "rollback",
-        "--model",
-        "triage",
-        "--alias",
-        "production",
-        "--reason",
-        "latency incident",
-        *store,
-    )
+def test_rollback_and_history_from_the_cli(release, tmp_path):
+    runs = release.runs
+    suite = make_suite(tmp_path / "suite2")
+    second = run_suites(rules(15), [suite], runs.store, RunOptions(progress=False)).run_id
+    ci = ["--key", release.key("ci")]
+    gate = ["gate", "--policy", release.policy, "--baseline", runs.baseline, *ci]
+    for ref, run_id in (("triage:1", runs.good), ("triage:2", second)):
+        release.cli("registry", "register", "triage", "--run", run_id, *ci, trust=False)
+        release.cli("approve", ref, "--key", release.key("ana"), "--reason", "ok")
+        release.cli(*gate, "--run", run_id)
+        code, out = release.cli("promote", ref, "--to", "production", *ci)
+        assert code == 0, out
+    rollback = ["rollback", "--model", "triage", "--alias", "production"]
+    code, out = release.cli(*rollback, "--reason", "latency incident", *ci)
     assert code == 0 and "triage@production: 2 -> 1" in out
-    code, out = run("registry", "history", "triage", "--alias", "production", *store)
+    code, out = release.cli("registry", "history", "triage", "--alias", "production", trust=False)
     assert "rollback triage@production -> 1 (was 2)" in out and "latency incident" in out
-    code, out = run("rollback", "--model", "triage", "--alias", "production", *store)
-    assert code == 2 and "no earlier version" in out
+    code, out = release.cli(*rollback, *ci)
+    assert code == 1 and "no earlier version to roll back to" in out
+    code, out = release.cli(*rollback, "--key", release.key("eve"))
+    assert code == 1 and "eve holds none of the roles that may promote: ci" in out
 
 
 def test_audit_sign_export_and_verify_from_the_cli(runs, tmp_path):
     store = ["--store", str(runs.store_path)]
-    policy = str(write_policy(tmp_path / "policy.yaml", POLICY))
+
+    def run(*args):
+        result = CliRunner().invoke(cli, [str(a) for a in args])
+        return result.exit_code, result.output
+
+    policy = write_policy(
+        tmp_path / "policy.yaml",
+        "  - {id: a, suite: test/triage, metric: category.accuracy, min: 0.8}\n",
+    )
     run("gate", "--policy", policy, "--run", runs.good, *store)
     key, pub, sig = tmp_path / "k.pem", tmp_path / "k.pub", tmp_path / "head.json"
-    assert run("audit", "keygen", "--private", str(key), "--public", str(pub))[0] == 0
-    assert run("audit", "sign", "--key", str(key), "-o", str(sig), *store)[0] == 0
-    assert run("audit", "verify", "--public-key", str(pub), "--signature", str(sig), *store)[0] == 0
+    assert run("audit", "keygen", "--private", key, "--public", pub)[0] == 0
+    assert run("audit", "sign", "--key", key, "-o", sig, *store)[0] == 0
+    assert run("audit", "verify", "--public-key", pub, "--signature", sig, *store)[0] == 0
     bundle = tmp_path / "bundle.json"
-    assert run("audit", "export", "-o", str(bundle), "--signature", str(sig), *store)[0] == 0
+    assert run("audit", "export", "-o", bundle, "--signature", sig, *store)[0] == 0
     data = json.loads(bundle.read_text())
     assert data["evidence"]["runs"][runs.good]["metrics"]["test/triage"]
-    code, out = run("audit", "verify", "--bundle", str(bundle), "--public-key", str(pub))
+    code, out = run("audit", "verify", "--bundle", bundle, "--public-key", pub)
     assert code == 0 and "intact" in out

@@ -32,6 +32,7 @@ MANIFEST_KEYS = {
     "wall_time_s",
     "resumed",
     "dp",
+    "trained_by",
 }
 
 
@@ -48,11 +49,14 @@ def _kill_at(step):
 
 
 @pytest.mark.parametrize("method", ["lora", "qlora", "dp-sgd"])
-def test_each_backend_trains_and_writes_its_manifest(recipe_file, tmp_path, tiny_llama, method):
+def test_each_backend_trains_and_writes_its_manifest(
+    recipe_file, tmp_path, tiny_llama, method, monkeypatch
+):
+    monkeypatch.setenv("FINEGATE_ACTOR", "ana")
     recipe, config = load_recipe(recipe_file(method))
     run, data = train(recipe, config, output=tmp_path / "out")
     m = run.manifest
-    assert set(m) == MANIFEST_KEYS
+    assert set(m) == MANIFEST_KEYS and m["trained_by"] == "ana"
     assert m["recipe"] == {
         "id": f"tiny-{method}",
         "method": method,

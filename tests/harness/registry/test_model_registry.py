@@ -9,7 +9,7 @@ import pytest
 
 from finegate.harness import InputError, Store
 from finegate.harness import registry as audit
-from finegate.harness.registry import SQLiteRegistry, open_registry, parse_ref, rollback
+from finegate.harness.registry import SQLiteRegistry, open_registry, parse_ref
 
 
 @pytest.fixture(params=["store", "mlflow"])
@@ -26,7 +26,7 @@ LINEAGE = {
 }
 
 
-def test_versions_aliases_approvals_and_history(registry):
+def test_versions_aliases_and_history(registry):
     reg, store = registry
     one = reg.register(
         "triage", fingerprint="a" * 64, source="/adapters/one", lineage=LINEAGE, actor="ci"
@@ -40,16 +40,15 @@ def test_versions_aliases_approvals_and_history(registry):
     reg.set_alias("triage", "production", 1, actor="ana", reason="first release")
     reg.set_alias("triage", "production", 2, actor="ana", reason="better")
     assert reg.get("triage@production").version == 2
-    moves = [(e["version"], e["previous"]) for e in reg.alias_history("triage", "production")]
-    assert moves == [(1, None), (2, 1)]
-    result = rollback(reg, "triage", "production", actor="bo", reason="incident 7")
-    assert result == {"alias": "triage@production", "from": 2, "to": 1}
+    reg.set_alias("triage", "production", 1, actor="bo", reason="incident 7", action="rollback")
     assert reg.get("triage@production").version == 1
-    reg.approve("triage:2", by="risk-officer", reason="reviewed the report")
-    assert [a["by"] for a in reg.approvals("triage:2")] == ["risk-officer"]
-    assert reg.approvals_for_fingerprint("b" * 64)[0]["reason"] == "reviewed the report"
+    moves = [
+        (e["version"], e["previous"], e["action"])
+        for e in reg.alias_history("triage", "production")
+    ]
+    assert moves == [(1, None, "promote"), (2, 1, "promote"), (1, 2, "rollback")]
     actions = [r["action"] for r in audit.records(store)]
-    assert actions == ["register", "register", "promote", "promote", "rollback", "approve"]
+    assert actions == ["register", "register", "promote", "promote", "rollback"]
     assert audit.verify(store).ok
     with pytest.raises(InputError):
         reg.get("triage:9")

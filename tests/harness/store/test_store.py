@@ -188,6 +188,8 @@ def test_a_version_1_store_is_migrated_to_the_current_schema(tmp_path):
             "model_aliases",
             "model_alias_events",
             "model_approvals",
+            "statements",
+            "release_rules",
         ):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE finegate_meta SET value='1'")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from finegate.harness.core import InputError, atomic_write_text
-from finegate.harness.registry._audit import Verification, head, verify_chain
+from finegate.harness.registry.audit._log import Verification, head, verify_chain
 from finegate.harness.store import Store
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from finegate.harness.core import InputError, atomic_write_text, read_json_file
-from finegate.harness.registry._audit import GENESIS, Verification, records, verify_chain
-from finegate.harness.registry._signing import verify_against_head, verify_signature
+from finegate.harness.registry.audit._log import GENESIS, Verification, records, verify_chain
+from finegate.harness.registry.audit._signing import verify_against_head, verify_signature
 from finegate.harness.store import Store, now_iso
 
 BUNDLE_FORMAT = "finegate-audit-bundle/1"

@@ -1,0 +1,190 @@
+"""Signed statements in the store, and reading them back as evidence.
+
+The store keeps every statement's DSSE envelope (with its kind, the model
+fingerprint it is about, and a reference for lookup); every statement is also
+an audit record (action ``attest:<kind>``). Reading evidence back trusts none of those columns: each
+envelope is verified against the keyring of the release rules, its signer is
+named by the keyring (not by the row), a key revoked before the statement was
+made does not count, and the statement's own subject must name the model asked
+about.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from finegate.harness.core import sha256_json
+from finegate.harness.registry.audit import append
+from finegate.harness.registry.trust import (
+    Keyring,
+    StatementError,
+    Verified,
+    moment,
+    payload_of,
+    statement_id,
+    verify,
+)
+from finegate.harness.store import Store, now_iso, statements_table
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A verified statement and who, by the keyring, signed it."""
+
+    id: str
+    verified: Verified
+    person: str
+    roles: tuple[str, ...]
+
+    @property
+    def predicate(self) -> dict[str, Any]:
+        return self.verified.predicate
+
+    @property
+    def digests(self) -> dict[str, str]:
+        return self.verified.digests
+
+    @property
+    def created_at(self) -> str:
+        return str(self.predicate.get("created_at", ""))
+
+
+def records_digest(store: Store, run_id: str) -> str:
+    """One digest over everything a verdict reads of a run's records: per case its
+    suite, suite hash, output, scores and facts."""
+    return sha256_json(
+        [
+            [r["suite_id"], r["case_id"], r["suite_hash"], r["output"], r["scores"], r["facts"]]
+            for r in store.records(run_id)
+        ]
+    )
+
+
+def record_statement(
+    store: Store,
+    envelope: Mapping[str, Any],
+    *,
+    kind: str,
+    subject: str,
+    ref: str | None,
+    actor: str,
+    payload: dict[str, Any] | None = None,
+) -> str:
+    """Keep a signed statement and its audit record, in one transaction."""
+    sid = statement_id(envelope)
+    with store.transaction() as conn:
+        conn.execute(
+            statements_table.insert().values(
+                id=sid,
+                kind=kind,
+                subject=subject,
+                ref=ref,
+                created_at=now_iso(),
+                envelope_json=json.dumps(dict(envelope), sort_keys=True),
+            )
+        )
+        append(
+            conn,
+            action=f"attest:{kind}",
+            actor=actor,
+            subject=ref or subject,
+            payload={"statement": sid, **(payload or {})},
+            artifacts={"statement": sid, "model": subject},
+        )
+    return sid
+
+
+def envelopes(
+    store: Store, kind: str, *, subject: str | None = None, ref: str | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """Stored envelopes of a kind, oldest first, narrowed by the (untrusted) lookup
+    columns; callers verify each one."""
+    query = select(statements_table.c.id, statements_table.c.envelope_json).where(
+        statements_table.c.kind == kind
+    )
+    if subject is not None:
+        query = query.where(statements_table.c.subject == subject)
+    if ref is not None:
+        query = query.where(statements_table.c.ref == ref)
+    with store.engine.connect() as conn:
+        rows = conn.execute(query.order_by(statements_table.c.created_at)).all()
+    return [(sid, json.loads(text)) for sid, text in rows]
+
+
+def envelope_by_id(store: Store, sid: str) -> dict[str, Any] | None:
+    with store.engine.connect() as conn:
+        text = conn.execute(
+            select(statements_table.c.envelope_json).where(statements_table.c.id.startswith(sid))
+        ).scalar()
+    return None if text is None else json.loads(text)
+
+
+def open_evidence(
+    sid: str,
+    envelope: Mapping[str, Any],
+    keyring: Keyring,
+    *,
+    kind: str,
+    roles: list[str] | None = None,
+) -> tuple[Evidence | None, str | None]:
+    """The verified evidence in an envelope, or why it does not count."""
+    try:
+        statement = payload_of(envelope)
+        verified = verify(envelope, keyring.keys(roles), 1)
+    except StatementError as e:
+        who = f" by a key of {', '.join(roles)}" if roles else " by a key of the keyring"
+        return None, f"statement {sid[:12]} is not signed{who}: {e}"
+    if verified.kind != kind:
+        return None, f"statement {sid[:12]} is of kind {verified.kind!r}, not {kind!r}"
+    keyid = verified.keyids[0]
+    person = keyring.person_of(keyid)
+    made = str(statement.get("predicate", {}).get("created_at", ""))
+    revoked = keyring.revoked_since(keyid)
+    try:
+        late = revoked is not None and (not made or moment(made) >= moment(revoked))
+    except ValueError:  # a statement whose time cannot be read is not before anything
+        late = revoked is not None
+    if late:
+        return None, (
+            f"statement {sid[:12]} is signed by {person}'s key {keyid[:12]}, revoked since "
+            f"{revoked}, and made after ({made})"
+        )
+    return Evidence(sid, verified, person or "", tuple(keyring.roles_of(person))), None
+
+
+def verified_evidence(
+    store: Store,
+    keyring: Keyring,
+    kind: str,
+    *,
+    subject: str | None = None,
+    ref: str | None = None,
+    roles: list[str] | None = None,
+) -> tuple[list[Evidence], list[str]]:
+    """Every statement of a kind that verifies, and the reasons the others do not."""
+    found, refused = [], []
+    for sid, envelope in envelopes(store, kind, subject=subject, ref=ref):
+        evidence, why = open_evidence(sid, envelope, keyring, kind=kind, roles=roles)
+        if evidence is None:
+            refused.append(str(why))
+        elif subject is not None and evidence.digests.get("fingerprint") != subject:
+            refused.append(f"statement {sid[:12]} is about another model")
+        else:
+            found.append(evidence)
+    return found, refused
+
+
+def approvals_for(store: Store, keyring: Keyring, fingerprint: str) -> list[dict[str, Any]]:
+    """Signed approvals of a model, one entry per role its approver holds (what the
+    gate engine's approval gates read); four eyes is checked at promotion."""
+    found, _ = verified_evidence(store, keyring, "approval", subject=fingerprint)
+    return [
+        {"by": role, "person": e.person, "statement": e.id, "reason": e.predicate.get("reason")}
+        for e in found
+        for role in e.roles
+    ]

@@ -1,0 +1,248 @@
+"""Release rules and the keyring, as the root signed them.
+
+The rules say, per model name and alias, which policy (by id, version and
+content hash, its content carried along) a candidate's verdict must pass,
+against which baseline, which roles may sign verdicts and promotions; the
+keyring says whose keys are whose, which roles each person holds, and which
+keys are revoked since when. Each version of the rules is a Statement signed by
+the root (k of n), chained to the one before (version number and digest), and
+stored with an audit record. Reading them back verifies every version against
+the pinned trust root, so a row edited, added or swapped in the store is found.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy import select
+
+from finegate.harness.core import FinegateError, sha256_json
+from finegate.harness.registry.audit import append
+from finegate.harness.registry.trust._root import TrustRoot
+from finegate.harness.registry.trust._statements import (
+    StatementError,
+    Verified,
+    make_statement,
+    statement_id,
+    verify,
+)
+from finegate.harness.store import Store, now_iso, release_rules_table
+
+
+class RulesError(FinegateError):
+    """The release rules are missing, do not verify, or do not chain."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KeyEntry(_Strict):
+    keyid: str
+    key: dict[str, Any]
+
+
+class Person(_Strict):
+    roles: list[str] = Field(default_factory=list)
+    keys: list[KeyEntry] = Field(min_length=1)
+
+
+class Revocation(_Strict):
+    keyid: str
+    since: str = Field(description="ISO time from which the key's signatures are refused")
+    reason: str = ""
+
+    @field_validator("since")
+    @classmethod
+    def _a_time(cls, value: str) -> str:
+        return moment(value).isoformat()
+
+
+def moment(text: str) -> datetime:
+    """An ISO time (a date alone is its midnight), in UTC when it names no zone."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not an ISO time: {text!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+class Keyring(_Strict):
+    people: dict[str, Person]
+    revoked: list[Revocation] = Field(default_factory=list)
+
+    def person_of(self, keyid: str) -> str | None:
+        return next(
+            (name for name, p in self.people.items() if any(k.keyid == keyid for k in p.keys)),
+            None,
+        )
+
+    def roles_of(self, person: str | None) -> list[str]:
+        return list(self.people[person].roles) if person in self.people else []
+
+    def revoked_since(self, keyid: str) -> str | None:
+        return next((r.since for r in self.revoked if r.keyid == keyid), None)
+
+    def keys(self, roles: list[str] | None = None) -> list[Any]:
+        """The public keys of everyone (or of those holding one of ``roles``)."""
+        from securesystemslib.signer import SSlibKey
+
+        out = []
+        for person in self.people.values():
+            if roles is None or set(person.roles) & set(roles):
+                out += [SSlibKey.from_dict(k.keyid, dict(k.key)) for k in person.keys]
+        return out
+
+
+class PolicyPin(_Strict):
+    id: str
+    version: str
+    hash: str
+    content: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _content_is_the_hash(self) -> PolicyPin:
+        if sha256_json(self.content) != self.hash:
+            raise ValueError("the policy's content does not have the hash the rules name")
+        return self
+
+    def approver_roles(self) -> list[str]:
+        roles: list[str] = []
+        for gate in self.content.get("gates", []):
+            if gate.get("check") == "approval":
+                roles += [a for a in gate.get("approvers", []) if a not in roles]
+        return roles
+
+
+class BaselineRule(_Strict):
+    """``alias``: the version now at that alias (``when_unset`` says what a first
+    release compares with); ``run``: a pinned run; ``prompted_base``: a prompted
+    run of the candidate's own base model."""
+
+    alias: str | None = None
+    run: str | None = None
+    prompted_base: bool = False
+    when_unset: Literal["refuse", "prompted_base"] = "refuse"
+
+    @model_validator(mode="after")
+    def _one(self) -> BaselineRule:
+        if sum([self.alias is not None, self.run is not None, self.prompted_base]) != 1:
+            raise ValueError("a baseline rule names exactly one of alias, run, prompted_base")
+        return self
+
+
+class Rule(_Strict):
+    model: str
+    alias: str
+    policy: PolicyPin
+    baseline: BaselineRule
+    verdict_signers: list[str] = Field(default_factory=lambda: ["ci"], min_length=1)
+    promoters: list[str] = Field(default_factory=lambda: ["ci"], min_length=1)
+
+
+class ReleaseRules(_Strict):
+    version: int = Field(ge=1)
+    previous: str | None = None
+    created_at: str
+    keyring: Keyring
+    rules: list[Rule]
+
+    def rule_for(self, model: str, alias: str) -> Rule | None:
+        return next((r for r in self.rules if r.model == model and r.alias == alias), None)
+
+
+def rules_digest(rules: ReleaseRules) -> str:
+    return sha256_json(rules.model_dump(mode="json"))
+
+
+def rules_statement(rules: ReleaseRules) -> dict[str, Any]:
+    """The statement the root signs: the rules document about its own digest."""
+    return make_statement("rules", {"rules": rules_digest(rules)}, rules.model_dump(mode="json"))
+
+
+def _open(envelope: dict[str, Any], trust: TrustRoot, where: str) -> tuple[ReleaseRules, Verified]:
+    try:
+        verified = verify(envelope, trust.key_objects(), trust.threshold)
+    except StatementError as e:
+        raise RulesError(
+            f"{where}: {e} (root keys of {trust.path}, {trust.threshold} needed)"
+        ) from None
+    if verified.kind != "rules":
+        raise RulesError(f"{where}: a statement of kind {verified.kind!r}, not release rules")
+    try:
+        rules = ReleaseRules.model_validate(verified.predicate)
+    except ValidationError as e:
+        raise RulesError(f"{where}: not valid release rules ({e.errors()[0]['msg']})") from None
+    if verified.digests.get("rules") != rules_digest(rules):
+        raise RulesError(f"{where}: the statement's subject is not these rules")
+    return rules, verified
+
+
+def current_rules(store: Store, trust: TrustRoot) -> ReleaseRules | None:
+    """The newest release rules, after checking every version against the trust
+    root and against the one before it."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(release_rules_table.c.version, release_rules_table.c.envelope_json).order_by(
+                release_rules_table.c.version
+            )
+        ).all()
+    previous: ReleaseRules | None = None
+    for number, (version, text) in enumerate(rows, start=1):
+        where = f"release rules version {version} in {store.location}"
+        rules, _ = _open(json.loads(text), trust, where)
+        if rules.version != version or version != number:
+            raise RulesError(
+                f"{where}: versions are not 1, 2, 3...: a version was removed or swapped"
+            )
+        expected = rules_digest(previous) if previous else None
+        if rules.previous != expected:
+            raise RulesError(f"{where}: does not follow version {version - 1}")
+        previous = rules
+    return previous
+
+
+def store_rules(
+    store: Store, envelope: dict[str, Any], trust: TrustRoot, *, actor: str
+) -> ReleaseRules:
+    """Adopt a new version of the rules, signed by the root, with its audit record."""
+    rules, verified = _open(envelope, trust, "the new release rules")
+    current = current_rules(store, trust)
+    want = 1 if current is None else current.version + 1
+    if rules.version != want:
+        raise RulesError(f"the new release rules are version {rules.version}; the next is {want}")
+    if rules.previous != (rules_digest(current) if current else None):
+        raise RulesError("the new release rules do not name the current ones as 'previous'")
+    with store.transaction() as conn:
+        conn.execute(
+            release_rules_table.insert().values(
+                version=rules.version,
+                created_at=now_iso(),
+                envelope_json=json.dumps(envelope, sort_keys=True),
+            )
+        )
+        append(
+            conn,
+            action="rules",
+            actor=actor,
+            subject="release-rules",
+            payload={
+                "version": rules.version,
+                "signed_by": list(verified.keyids),
+                "rules": [
+                    f"{r.model}@{r.alias}: {r.policy.id} v{r.policy.version}" for r in rules.rules
+                ],
+            },
+            artifacts={"rules": rules_digest(rules), "statement": statement_id(envelope)},
+        )
+    return rules
