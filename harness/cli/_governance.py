@@ -30,7 +30,7 @@ from finegate.harness.core import read_json_file
 
 @click.group("registry")
 def registry_group() -> None:
-    """Model versions with lineage, aliases and approvals."""
+    """Model versions with lineage and aliases, checked against the signed record."""
 
 
 @registry_group.command("register")

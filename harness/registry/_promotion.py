@@ -76,7 +76,7 @@ def registration_of(
     ]
     if not found:
         return None, [f"no signed registration of {ref} by a key of the keyring", *refused]
-    return found[-1], []
+    return max(found, key=lambda e: e.created_at), []
 
 
 def audited_holder(
