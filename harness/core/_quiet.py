@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import warnings
 
-_QUIET = False
+_LOGGING_QUIET = False
 
 
 def _not_a_hub_kernel_lookup(record: logging.LogRecord) -> bool:
@@ -46,13 +46,18 @@ def _not_another_language(record: logging.LogRecord) -> bool:
 
 
 def quiet_library_noise() -> None:
-    """Install the filters (once per process); called where these libraries load."""
-    global _QUIET
-    if _QUIET:
-        return
-    _QUIET = True
-    logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(_not_a_hub_kernel_lookup)
-    logging.getLogger("presidio-analyzer").addFilter(_not_another_language)
+    """Install the filters; called where these libraries load.
+
+    The logging filters go in once per process. The warning filters go in on
+    every call: ``warnings.catch_warnings`` (pytest wraps every test in one, and
+    so may a host application) restores the filter list on exit, and adding a
+    filter that is already there only moves it to the front.
+    """
+    global _LOGGING_QUIET
+    if not _LOGGING_QUIET:
+        _LOGGING_QUIET = True
+        logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(_not_a_hub_kernel_lookup)
+        logging.getLogger("presidio-analyzer").addFilter(_not_another_language)
     warnings.filterwarnings(
         "ignore",
         message=r"Optimal order is the (largest|smallest) alpha",

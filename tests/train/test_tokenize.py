@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from finegate.harness.core import quiet_library_noise
 from finegate.train._tokenize import answer_losses, collate, length_groups
 
 
@@ -21,6 +22,7 @@ def test_micro_batches_give_the_gradient_of_one_pass(tiny_chat_llama):
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(0)
+    quiet_library_noise()  # as finegate's own loading does
     base = AutoModelForCausalLM.from_pretrained(tiny_chat_llama, dtype=torch.float32)
     lora = LoraConfig(
         r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False
@@ -65,6 +67,7 @@ def test_dp_micro_batches_clip_each_example_once(tiny_chat_llama):
 
     def updated(split: bool) -> list[torch.Tensor]:
         torch.manual_seed(0)
+        quiet_library_noise()  # as finegate's own loading does
         base = AutoModelForCausalLM.from_pretrained(tiny_chat_llama, dtype=torch.float32)
         lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"])
         model = GradSampleModule(get_peft_model(base, lora))

@@ -12,8 +12,7 @@ from finegate.harness.core import _quiet
 
 
 @pytest.fixture
-def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_quiet, "_QUIET", False)  # pytest restores warning filters per test
+def quiet() -> None:
     _quiet.quiet_library_noise()
 
 
@@ -34,8 +33,7 @@ def test_opacus_rdp_order_warning_is_dropped(quiet: None) -> None:
 
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("default")
-        _quiet._QUIET = False
-        _quiet.quiet_library_noise()
+        _quiet.quiet_library_noise()  # again inside: catch_warnings restores the list on exit
         eps, order = get_privacy_spent(orders=[2.0, 3.0], rdp=[0.5, 0.6], delta=1e-5)
         warnings.warn("another opacus warning", UserWarning, stacklevel=1)
     assert order == 3.0 and eps > 0  # the optimum sits at the largest order: opacus warns
@@ -61,7 +59,6 @@ def test_peft_gradient_checkpointing_probe_is_dropped(quiet: None, tiny_llama) -
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
             if quieted:
-                _quiet._QUIET = False
                 _quiet.quiet_library_noise()
             get_peft_model(model, LoraConfig(r=2, target_modules=["q_proj"]))
         return [str(w.message) for w in seen if "is_gradient_checkpointing" in str(w.message)]

@@ -14,7 +14,12 @@ import pytest
 import torch
 
 from finegate.harness import HFModel, Store
-from finegate.harness.core import CapabilityError, InputError, LoglikelihoodRequest
+from finegate.harness.core import (
+    CapabilityError,
+    InputError,
+    LoglikelihoodRequest,
+    quiet_library_noise,
+)
 from finegate.harness.run import RunOptions, run_suites
 from finegate.harness.suite import load_suite, resolve_suite
 
@@ -138,6 +143,7 @@ def _random_lora(base: Path, out: Path) -> Path:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
+    quiet_library_noise()  # as finegate's own loading does
     torch.manual_seed(3)
     model = get_peft_model(
         AutoModelForCausalLM.from_pretrained(base),
@@ -180,6 +186,7 @@ def test_an_untrained_adapter_is_refused_not_silently_the_base(tiny_smol, tmp_pa
     from transformers import AutoModelForCausalLM
 
     inert = tmp_path / "inert"
+    quiet_library_noise()  # as finegate's own loading does
     get_peft_model(
         AutoModelForCausalLM.from_pretrained(tiny_smol), LoraConfig(r=4, target_modules=["q_proj"])
     ).save_pretrained(inert)

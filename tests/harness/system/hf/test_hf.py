@@ -129,9 +129,14 @@ def _lora_adapter(base: Path, out: Path, seed: int = 0, scale: float = 0.5) -> P
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
+    from finegate.harness.core import quiet_library_noise
+
+    quiet_library_noise()  # as finegate's own loading does
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_pretrained(base)
-    peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear"))
+    conv1d = model.config.model_type == "gpt2"  # GPT-2's projections store weights transposed
+    lora = LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", fan_in_fan_out=conv1d)
+    peft_model = get_peft_model(model, lora)
     with torch.no_grad():
         for name, p in peft_model.named_parameters():
             if "lora_B" in name:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from finegate.harness.system.hf import ReservedLayer, layer_tensors, reserved_cache
+from finegate.harness.system.hf._decode import cache_argument
 
 
 def test_writes_in_place_and_grows_past_its_room():
@@ -47,12 +48,12 @@ def test_a_model_decodes_the_same_through_it(tiny_llama):
     ids = torch.tensor([[5, 17, 42, 99, 7], [8, 8, 120, 3, 64]])
     plain = DynamicCache()
     with torch.inference_mode():
-        model(input_ids=ids, past_key_values=plain, use_cache=True)
+        model(input_ids=ids, use_cache=True, **cache_argument(model, plain))
         reserved = reserved_cache(layer_tensors(plain), room=2)
         token = ids[:, -1:]
         for _ in range(4):  # past the room of 2: one reallocation on the way
-            a = model(input_ids=token, past_key_values=plain, use_cache=True).logits
-            b = model(input_ids=token, past_key_values=reserved, use_cache=True).logits
+            a = model(input_ids=token, use_cache=True, **cache_argument(model, plain)).logits
+            b = model(input_ids=token, use_cache=True, **cache_argument(model, reserved)).logits
             assert torch.equal(a, b)
             token = a[:, -1:].argmax(-1)
     assert reserved.get_seq_length() == plain.get_seq_length() == 9
