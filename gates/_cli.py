@@ -13,6 +13,7 @@ import click
 
 from finegate.harness.cli import (
     actor_option,
+    checkpoints_option,
     emit_json,
     json_option,
     key_option,
@@ -201,6 +202,7 @@ def _no_policy(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--policy", "-p", hidden=True, expose_value=False, callback=_no_policy, is_eager=True)
 @key_option(required=True, help="The promoter's private key: the rules say who may promote.")
 @trust_root_option
+@checkpoints_option
 @store_option
 @registry_option
 @json_option
@@ -209,6 +211,7 @@ def promote_command(
     alias: str,
     key_path: str,
     trust_root: str | None,
+    checkpoints: str | None,
     store: str | None,
     registry_uri: str | None,
     as_json: bool,
@@ -217,14 +220,24 @@ def promote_command(
     passing verdict of their policy against their baseline, with the approvals the
     policy asks for, for this exact model."""
     from finegate.gates._release import recheck_for
-    from finegate.harness.registry import PromotionRefused, promote
+    from finegate.harness.registry import PromotionRefused, checkpoint_folder, promote
     from finegate.harness.registry.trust import load_signer, load_trust_root
 
     signer = load_signer(key_path)
+    folder = checkpoint_folder(checkpoints)
     st, reg = store_and_registry(store, registry_uri)
     trust = load_trust_root(trust_root)
     try:
-        result = promote(reg, st, ref, alias, trust=trust, signer=signer, recheck=recheck_for(st))
+        result = promote(
+            reg,
+            st,
+            ref,
+            alias,
+            trust=trust,
+            signer=signer,
+            recheck=recheck_for(st),
+            checkpoints=folder,
+        )
     except PromotionRefused as e:
         if as_json:
             emit_json({"promoted": False, "reasons": e.reasons})
@@ -235,6 +248,10 @@ def promote_command(
         emit_json({"promoted": True, **result})
     else:
         click.echo(f"{result['version']} is now {alias!r} (verdict {result['verdict_id']})")
+        click.echo(
+            f"audit log checked against {result['checkpoints_checked']} kept checkpoint(s); "
+            f"new checkpoint: {result['checkpoint']}"
+        )
 
 
 def _pipeline_policy(
@@ -280,6 +297,7 @@ def _run_pipeline(
     suites: tuple[str, ...] = (),
     key: str | None = None,
     trust_root: str | None = None,
+    checkpoints: str | None = None,
 ) -> None:
     from pathlib import Path
 
@@ -311,6 +329,7 @@ def _run_pipeline(
         "actor": resolve_actor(actor),
         "key": key,
         "trust_root": trust_root,
+        "checkpoints": checkpoints,
     }
     available = set(pipeline_steps.names())
     steps = [s for s in DEFAULT_STEPS if s in available]
@@ -356,6 +375,8 @@ def _print_pipeline(results: dict[str, Any], inputs: dict[str, Any], alias: str)
             click.echo(f"    refused: {reason}")
     for recipe_id, path in results.get("report", {}).get("reports", {}).items():
         click.echo(f"report for {recipe_id}: {path}")
+    if results["promote"].get("checkpoint"):
+        click.echo(f"audit log checkpoint kept: {results['promote']['checkpoint']}")
 
 
 @click.command("pipeline")
@@ -402,6 +423,7 @@ def _print_pipeline(results: dict[str, Any], inputs: dict[str, Any], alias: str)
     "nothing is promoted.",
 )
 @trust_root_option
+@checkpoints_option
 @store_option
 @registry_option
 @actor_option
@@ -416,6 +438,7 @@ def pipeline_command(
     suites: tuple[str, ...],
     key_path: str | None,
     trust_root: str | None,
+    checkpoints: str | None,
     store: str | None,
     registry_uri: str | None,
     actor: str | None,
@@ -437,6 +460,7 @@ def pipeline_command(
         suites,
         key=key_path,
         trust_root=trust_root,
+        checkpoints=checkpoints,
     )
 
 
@@ -468,4 +492,5 @@ def demo_command(workdir: str, limit: int | None, store: str | None, as_json: bo
         as_json,
         key=str(key),
         trust_root=str(trust_root),
+        checkpoints=str(Path(workdir) / "checkpoints"),
     )

@@ -63,22 +63,35 @@ def promote_step(context: PipelineContext) -> dict[str, Any]:
     """Promote every candidate the release rules allow; the others are refused, with
     every reason."""
     from finegate.gates._release import recheck_for
-    from finegate.harness.registry import PromotionRefused, promote
+    from finegate.harness.registry import PromotionRefused, keep_checkpoint, promote
     from finegate.harness.registry.trust import load_signer, load_trust_root
 
     store, registry = _store_and_registry(context)
     alias = context.get("alias")
     promoted, refused = {}, {}
-    if not context.get("trust_root") or not context.get("key"):
-        why = "promotion needs a trust root and a key (--trust-root, --key): it follows the rules"
+    folder = context.get("checkpoints")
+    if not context.get("trust_root") or not context.get("key") or not folder:
+        why = (
+            "promotion needs a trust root, a key and a checkpoint folder (--trust-root, --key, "
+            "--checkpoints): it follows the rules, on a log checked against its checkpoints"
+        )
         return {"promoted": {}, "refused": {r: [why] for r in context.get("versions")}}
     trust = load_trust_root(context.get("trust_root"))
     signer = load_signer(context.get("key"))
     for recipe_id, ref in context.get("versions").items():
         try:
             promoted[recipe_id] = promote(
-                registry, store, ref, alias, trust=trust, signer=signer, recheck=recheck_for(store)
+                registry,
+                store,
+                ref,
+                alias,
+                trust=trust,
+                signer=signer,
+                recheck=recheck_for(store),
+                checkpoints=folder,
             )
         except PromotionRefused as e:
             refused[recipe_id] = e.reasons
-    return {"promoted": promoted, "refused": refused}
+    # the run's verdicts and refusals are in the log too: keep its head after them
+    checkpoint = keep_checkpoint(store, signer, folder)
+    return {"promoted": promoted, "refused": refused, "checkpoint": str(checkpoint)}

@@ -35,6 +35,18 @@ from finegate.harness.cli import open_store, registry_option, store_and_registry
     show_default=True,
     help="The PII scanner every text passes through.",
 )
+@click.option(
+    "--checkpoints",
+    default=None,
+    envvar="FINEGATE_CHECKPOINTS",
+    help="The folder of kept checkpoints: the report carries the inclusion proof of the "
+    "model's promotion in the newest one that holds it.",
+)
+@click.option(
+    "--public-key",
+    default=None,
+    help="The public key of the checkpoint's signer, for the verification command shown.",
+)
 @store_option
 @registry_option
 def report_command(
@@ -46,12 +58,14 @@ def report_command(
     fmt_name: str,
     output: str,
     pii: str,
+    checkpoints: str | None,
+    public_key: str | None,
     store: str | None,
     registry_uri: str | None,
 ) -> None:
     """Write a self-contained report for compliance: verdict, gates, evidence, lineage, audit."""
     from finegate.harness.core import atomic_write_text
-    from finegate.reports._collect import Redactor, collect
+    from finegate.reports._collect import Redactor, attach_proof, collect
     from finegate.reports._render import render
 
     policy = None
@@ -75,6 +89,8 @@ def report_command(
         model_version=version,
         card=card,
         redact=Redactor(pii),
+        checkpoints=checkpoints,
     )
+    attach_proof(data, output, public_key)
     atomic_write_text(output, render(data, fmt_name))
     click.echo(output)

@@ -8,6 +8,7 @@ form reaches the report, in every format.
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +60,7 @@ def collect(
     model_version: Any = None,
     card: dict[str, Any] | None = None,
     redact: Redactor | None = None,
+    checkpoints: str | Path | None = None,
 ) -> dict[str, Any]:
     redact = redact or Redactor()
     run = store.get_run(run_ref)
@@ -129,9 +131,57 @@ def collect(
             if r["subject"] in subjects or r["artifacts"].get("model") == run["fingerprint"]
         ],
     }
+    data["audit"]["inclusion"] = (
+        _inclusion(chain, data["audit"]["about_this_model"], checkpoints) if checkpoints else None
+    )
     data["card"] = _card(data, card or {})
     data["redactions"] = dict(sorted(redact.found.items()))
     return data
+
+
+def _inclusion(
+    chain: list[dict[str, Any]], about: list[dict[str, Any]], checkpoints: str | Path
+) -> dict[str, Any] | None:
+    """The inclusion proof of the model's promotion (else of its latest record) in
+    the newest kept checkpoint that holds it: a reader checks it offline, with the
+    signer's public key, and needs neither the store nor finegate's word."""
+    from finegate.harness.registry.audit import (
+        held_checkpoints,
+        inclusion,
+        leaf_of,
+        parse_checkpoint,
+        verify_inclusion,
+    )
+
+    if not about:
+        return None
+    moves = [r for r in about if r["action"] in ("promote", "rollback")]
+    record = (moves or about)[-1]
+    for path in reversed(held_checkpoints(checkpoints)):
+        note = path.read_text("utf-8")
+        checkpoint = parse_checkpoint(note[: note.rfind("\n\n") + 1])
+        if checkpoint.size >= record["seq"]:
+            proof = inclusion(chain, record["seq"], note, checkpoint)
+            path_hashes = [base64.b64decode(h) for h in proof["audit_path"]]
+            holds = verify_inclusion(
+                record["seq"] - 1,
+                checkpoint.size,
+                leaf_of(proof["record"]),
+                path_hashes,
+                checkpoint.root,
+            )
+            signers = [line.split(" ")[1] for line in note[note.rfind("\n\n") + 2 :].splitlines()]
+            return {
+                "record": record,
+                "what": "promotion" if moves else "latest record",
+                "checkpoint": str(path),
+                "tree_size": checkpoint.size,
+                "holds": holds,
+                "signers": signers,
+                "proof": proof,
+                "proof_json": json.dumps(proof, indent=2, sort_keys=True, default=str),
+            }
+    return None
 
 
 def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
@@ -296,3 +346,18 @@ def _card(data: dict[str, Any], card: dict[str, Any]) -> dict[str, Any]:
         "evaluation_data": suites,
         "limitations": limitations or ["Not stated by the owner."],
     }
+
+
+def attach_proof(data: dict[str, Any], report: str | Path, public_key: str | None) -> Path | None:
+    """Write the inclusion proof beside the report (``REPORT.proof.json``) and the
+    one command that checks it offline into the report."""
+    from finegate.harness.core import atomic_write_text
+
+    found = data["audit"].get("inclusion")
+    if not found:
+        return None
+    path = Path(str(report) + ".proof.json")
+    atomic_write_text(path, found["proof_json"] + "\n")
+    key = public_key or "SIGNER.pub.json"
+    found["command"] = f"finegate audit verify-proof {path} --public-key {key}"
+    return path

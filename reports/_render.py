@@ -213,6 +213,16 @@ def render_markdown(data: dict[str, Any]) -> str:
         f"Audit chain: {'intact' if data['audit']['ok'] else 'BROKEN'} "
         f"({data['audit']['records']} records).",
     ]
+    inc = data["audit"].get("inclusion")
+    if inc:
+        lines += [
+            "",
+            f"Inclusion proof of the {inc['what']} (record {inc['record']['seq']}) in the "
+            f"checkpoint of {inc['tree_size']} records at `{inc['checkpoint']}`: "
+            f"{'holds' if inc['holds'] else 'DOES NOT HOLD'}. Check it offline:",
+            "",
+            f"    {inc.get('command') or 'finegate audit verify-proof PROOF.json'}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -15,7 +15,7 @@ def report_step(context: PipelineContext) -> dict[str, Any]:
     from finegate.harness.core import atomic_write_text
     from finegate.harness.registry import open_registry
     from finegate.harness.store import Store
-    from finegate.reports._collect import Redactor, collect
+    from finegate.reports._collect import Redactor, attach_proof, collect
     from finegate.reports._render import render_html
 
     store = Store(context.get("store"))
@@ -32,8 +32,19 @@ def report_step(context: PipelineContext) -> dict[str, Any]:
             policy=policy,
             model_version=version,
             redact=redact,
+            checkpoints=context.get("checkpoints"),
         )
         path = Path(context.get("workdir")) / f"report-{recipe_id}.html"
+        attach_proof(data, path, _public_key_of(context.get("key")))
         atomic_write_text(path, render_html(data))
         paths[recipe_id] = str(path)
     return {"reports": paths}
+
+
+def _public_key_of(private: str | None) -> str | None:
+    """``NAME.pub.json`` beside the pipeline's ``NAME.key``: the key its checkpoints
+    are signed with."""
+    if not private:
+        return None
+    public = Path(private).with_suffix(".pub.json")
+    return str(public) if public.is_file() else None

@@ -19,6 +19,7 @@ _EXPORTS = {
     "system_spec": "_options",
     "system_from_options": "_options",
     "registry_option": "_options",
+    "checkpoints_option": "_options",
     "actor_option": "_options",
     "resolve_actor": "_options",
     "store_and_registry": "_options",

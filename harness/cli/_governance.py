@@ -1,4 +1,4 @@
-"""Registry and audit commands: ``finegate registry|approve|rollback|audit``.
+"""Registry commands: ``finegate registry|approve|rollback``.
 
 Every action that changes the registry appends an audit record in the same
 transaction; the acts a release stands on (registration, approval, rollback)
@@ -15,17 +15,16 @@ import click
 
 from finegate.harness.cli._options import (
     actor_option,
+    checkpoints_option,
     emit_json,
     json_option,
     key_option,
-    open_store,
     registry_option,
     resolve_actor,
     store_and_registry,
     store_option,
     trust_root_option,
 )
-from finegate.harness.core import read_json_file
 
 
 @click.group("registry")
@@ -193,6 +192,7 @@ def approve_command(
 @click.option("--reason", default="rollback")
 @key_option(required=True, help="The private key of someone the rules let move this alias.")
 @trust_root_option
+@checkpoints_option
 @store_option
 @registry_option
 def rollback_command(
@@ -201,23 +201,36 @@ def rollback_command(
     reason: str,
     key_path: str,
     trust_root: str | None,
+    checkpoints: str | None,
     store: str | None,
     registry_uri: str | None,
 ) -> None:
     """Move an alias back to the version its last signed move replaced."""
-    from finegate.harness.registry import PromotionRefused, rollback
+    from finegate.harness.registry import PromotionRefused, checkpoint_folder, rollback
     from finegate.harness.registry.trust import load_signer, load_trust_root
 
     signer = load_signer(key_path)
+    folder = checkpoint_folder(checkpoints)
     st, reg = store_and_registry(store, registry_uri)
     try:
         result = rollback(
-            reg, st, name, alias, trust=load_trust_root(trust_root), signer=signer, reason=reason
+            reg,
+            st,
+            name,
+            alias,
+            trust=load_trust_root(trust_root),
+            signer=signer,
+            checkpoints=folder,
+            reason=reason,
         )
     except PromotionRefused as e:
         click.echo(f"finegate: refused: {e}", err=True)
         sys.exit(1)
     click.echo(f"{result['alias']}: {result['from']} -> {result['to']}")
+    click.echo(
+        f"audit log checked against {result['checkpoints_checked']} kept checkpoint(s); "
+        f"new checkpoint: {result['checkpoint']}"
+    )
 
 
 @registry_group.command("verify")
@@ -252,120 +265,4 @@ def registry_verify(
     sys.exit(1 if any(not f.repaired for f in findings) else 0)
 
 
-@click.group("audit")
-def audit_group() -> None:
-    """The hash-chained audit log: verify, sign, export."""
-
-
-@audit_group.command("verify")
-@click.option("--bundle", default=None, help="Verify an exported bundle instead of the store.")
-@click.option("--public-key", default=None, help="Check the signed head with this key.")
-@click.option("--signature", default=None, help="A signed head (from `audit sign`).")
-@store_option
-@json_option
-def audit_verify(
-    bundle: str | None,
-    public_key: str | None,
-    signature: str | None,
-    store: str | None,
-    as_json: bool,
-) -> None:
-    """Check the whole chain offline; exit 1 and name the first broken record."""
-    from finegate.harness import registry as _audit
-
-    if bundle:
-        result = _audit.verify_bundle(bundle, public_key)
-    else:
-        chain = _audit.records(open_store(store, create=False))
-        if signature:
-            signed = read_json_file(signature, what="signed head")
-            if not public_key or not _audit.verify_signature(signed, public_key):
-                result = _audit.Verification(
-                    False, len(chain), "", None, "the signature does not match the public key"
-                )
-            else:
-                result = _audit.verify_against_head(chain, signed)
-        else:
-            result = _audit.verify_chain(chain)
-    if as_json:
-        emit_json(result.to_dict())
-    elif result.ok:
-        click.echo(f"audit chain intact: {result.records} records, head {result.head[:16]}")
-    else:
-        click.echo(f"audit chain BROKEN at record {result.broken_seq}: {result.reason}")
-    sys.exit(0 if result.ok else 1)
-
-
-@audit_group.command("keygen")
-@click.option("--private", "private_path", required=True)
-@click.option("--public", "public_path", required=True)
-def audit_keygen(private_path: str, public_path: str) -> None:
-    """Make an Ed25519 key pair for signing the chain's head."""
-    from finegate.harness.registry import generate_key
-
-    generate_key(private_path, public_path)
-    click.echo(f"wrote {private_path} and {public_path}")
-
-
-@audit_group.command("sign")
-@click.option("--key", "key_path", required=True, help="Ed25519 private key (PEM).")
-@click.option("--output", "-o", required=True)
-@store_option
-def audit_sign(key_path: str, output: str, store: str | None) -> None:
-    """Sign the chain's current head; verifiable with the public key alone."""
-    from finegate.harness.core import atomic_write_text
-    from finegate.harness.registry import sign_head
-
-    signed = sign_head(open_store(store, create=False), key_path)
-    atomic_write_text(output, json.dumps(signed, indent=2) + "\n")
-    click.echo(f"signed head {signed['seq']} ({signed['head'][:16]}) into {output}")
-
-
-@audit_group.command("export")
-@click.option("--output", "-o", required=True)
-@click.option("--signature", default=None, help="Include this signed head.")
-@store_option
-def audit_export(output: str, signature: str | None, store: str | None) -> None:
-    """Write the chain and the evidence it refers to as one verifiable bundle."""
-    from finegate.harness.registry import export_bundle, records
-
-    st = open_store(store, create=False)
-    chain = records(st)
-    run_ids = {r["payload"].get("run_id") for r in chain} - {None}
-    evidence = {
-        "verdicts": {v["id"]: v for v in st.verdicts()},
-        "runs": {
-            rid: {
-                "run": st.get_run(rid),
-                "metrics": {s: [m.to_dict() for m in ms] for s, ms in st.metrics(rid).items()},
-            }
-            for rid in sorted(run_ids)
-        },
-    }
-    signed = read_json_file(signature, what="signed head") if signature else None
-    bundle = export_bundle(st, output, signed=signed, evidence=evidence)
-    click.echo(
-        f"wrote {output}: {len(bundle['records'])} records, "
-        f"{'intact' if bundle['verification']['ok'] else 'BROKEN'}"
-    )
-
-
-@audit_group.command("show")
-@click.option("--subject", default=None)
-@store_option
-@json_option
-def audit_show(subject: str | None, store: str | None, as_json: bool) -> None:
-    from finegate.harness.registry import records
-
-    chain = records(open_store(store, create=False), subject)
-    if as_json:
-        emit_json(chain)
-        return
-    for r in chain:
-        click.echo(
-            f"{r['seq']:>5} {r['created_at'][:19]} {r['action']:<9} {r['subject']} "
-            f"by {r['actor']}  {r['hash'][:12]}"
-        )
-
-
-COMMANDS = [registry_group, approve_command, rollback_command, audit_group]
+COMMANDS = [registry_group, approve_command, rollback_command]

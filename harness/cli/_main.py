@@ -68,7 +68,17 @@ def _add_harness_commands() -> None:
         _trust,
     )
 
-    modules = (_eval, _catalog, _governance, _trust, _assets, _serve, _pii, _privacy, _review)
+    modules = (
+        _eval,
+        _catalog,
+        _governance,
+        _trust,
+        _assets,
+        _serve,
+        _pii,
+        _privacy,
+        _review,
+    )
     for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)

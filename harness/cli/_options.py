@@ -211,6 +211,16 @@ trust_root_option = click.option(
 )
 
 
+checkpoints_option = click.option(
+    "--checkpoints",
+    "checkpoints",
+    default=None,
+    envvar="FINEGATE_CHECKPOINTS",
+    help="The folder the audit log's signed checkpoints are kept in, outside the store "
+    "(a repository, an artifact store); checked before an alias moves.",
+)
+
+
 def key_option(*, required: bool, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--key``: a private key file (``finegate keys create``) that signs the act."""
     return click.option("--key", "key_path", required=required, default=None, help=help)

@@ -1,4 +1,5 @@
-"""Model versions, aliases, approvals, verdict records, promotion and the audit log.
+"""Model versions, aliases, approvals, verdict records, promotion and the audit log
+(a transparency log with checkpoints kept outside the store: ``registry.audit``).
 
 One base carries the bookkeeping both backends share (alias moves, audit
 records); the embedded backend keeps everything in the results store, the MLflow
@@ -32,6 +33,9 @@ _EXPORTS = {
     "Finding": "_check",
     "Evidence": "_evidence",
     "records_digest": "_evidence",
+    "digest_of_records": "_evidence",
+    "bundle_evidence": "_evidence",
+    "check_bundle_evidence": "_evidence",
     "record_statement": "_evidence",
     "envelope_by_id": "_evidence",
     "verified_evidence": "_evidence",
@@ -52,13 +56,15 @@ _EXPORTS = {
     "verify_chain": "audit._log",
     "verify": "audit._log",
     "head": "audit._log",
-    "generate_key": "audit._signing",
-    "sign_head": "audit._signing",
-    "verify_signature": "audit._signing",
-    "verify_against_head": "audit._signing",
-    "BUNDLE_FORMAT": "audit._bundle",
-    "export_bundle": "audit._bundle",
-    "verify_bundle": "audit._bundle",
+    "CHECKPOINTS_ENV": "_transparency",
+    "LogRewritten": "_transparency",
+    "Held": "_transparency",
+    "checkpoint_folder": "_transparency",
+    "note_keys": "_transparency",
+    "keep_checkpoint": "_transparency",
+    "checkpoint_note": "_transparency",
+    "check_held": "_transparency",
+    "require_extends": "_transparency",
     "register_step": "_steps",
 }
 

@@ -18,14 +18,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from finegate.harness.core import sha256_json
+from finegate.harness.core import InputError, sha256_json
 from finegate.harness.registry.audit import append
 from finegate.harness.registry.trust import (
     Keyring,
+    RulesError,
     StatementError,
+    TrustRoot,
     Verified,
     moment,
     payload_of,
+    predicate_type,
     statement_id,
     verify,
 )
@@ -57,10 +60,14 @@ class Evidence:
 def records_digest(store: Store, run_id: str) -> str:
     """One digest over everything a verdict reads of a run's records: per case its
     suite, suite hash, output, scores and facts."""
+    return digest_of_records(store.records(run_id))
+
+
+def digest_of_records(records: list[dict[str, Any]]) -> str:
     return sha256_json(
         [
             [r["suite_id"], r["case_id"], r["suite_hash"], r["output"], r["scores"], r["facts"]]
-            for r in store.records(run_id)
+            for r in records
         ]
     )
 
@@ -188,3 +195,103 @@ def approvals_for(store: Store, keyring: Keyring, fingerprint: str) -> list[dict
         for e in found
         for role in e.roles
     ]
+
+
+def bundle_evidence(store: Store, chain: list[dict[str, Any]]) -> dict[str, Any]:
+    """What an audit bundle carries beside the log: every statement, every version
+    of the release rules, the verdict rows, and each run a record or a signed
+    verdict names, with its records (so their digests can be recomputed)."""
+    from finegate.harness.registry.trust import rules_envelopes
+
+    statements = {sid: envelope for sid, envelope in _all_envelopes(store)}
+    run_ids = {r["payload"].get("run_id") for r in chain} | {
+        side.get("id") for envelope in statements.values() for side in _verdict_sides(envelope)
+    }
+    runs = {}
+    for rid in sorted(r for r in run_ids if r):
+        try:
+            run = store.get_run(rid)
+        except InputError:
+            continue
+        runs[rid] = {
+            "run": run,
+            "metrics": {s: [m.to_dict() for m in ms] for s, ms in store.metrics(rid).items()},
+            "records": store.records(rid),
+        }
+    return {
+        "statements": statements,
+        "rules": [{"version": v, "envelope": e} for v, e in rules_envelopes(store)],
+        "verdicts": {v["id"]: v for v in store.verdicts()},
+        "runs": runs,
+    }
+
+
+def _all_envelopes(store: Store) -> list[tuple[str, dict[str, Any]]]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(statements_table.c.id, statements_table.c.envelope_json).order_by(
+                statements_table.c.created_at
+            )
+        ).all()
+    return [(sid, json.loads(text)) for sid, text in rows]
+
+
+def _verdict_sides(envelope: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The runs a verdict statement names (unverified: for lookup)."""
+    try:
+        statement = payload_of(envelope)
+    except StatementError:
+        return []
+    predicate = statement.get("predicate") or {}
+    if statement.get("predicateType") != predicate_type("verdict"):
+        return []
+    return [predicate[side] for side in ("run", "baseline") if predicate.get(side)]
+
+
+def check_bundle_evidence(bundle: dict[str, Any], trust: TrustRoot | None) -> list[str]:
+    """What is wrong with a bundle's evidence (nothing: []).
+
+    Every ``attest`` record's statement is in the bundle and is the one the
+    record names (its id is the digest of its payload); with a trust root, the
+    rules verify version by version and every statement is signed by a key of
+    their keyrings; every signed verdict's runs are bundled with records whose
+    digest is the one the verdict signed.
+    """
+    from finegate.harness.registry.trust import verified_rules
+
+    evidence = bundle.get("evidence") or {}
+    statements: dict[str, Any] = evidence.get("statements") or {}
+    problems = []
+    for record in bundle["records"]:
+        if not str(record["action"]).startswith("attest:"):
+            continue
+        sid = str(record["payload"].get("statement", ""))
+        envelope = statements.get(sid)
+        if envelope is None:
+            problems.append(f"record {record['seq']}: statement {sid[:12]} is not in the bundle")
+        elif statement_id(envelope) != sid:
+            problems.append(f"record {record['seq']}: the bundled statement {sid[:12]} is another")
+    if trust is not None:
+        versions = [(int(r["version"]), r["envelope"]) for r in evidence.get("rules") or []]
+        try:
+            chain = verified_rules(versions, trust, where="in the bundle")
+        except RulesError as e:
+            return [*problems, str(e)]
+        keys = {k.keyid: k for rules in chain for k in rules.keyring.keys(roles=None)}
+        for sid, envelope in statements.items():
+            try:
+                verify(envelope, keys.values(), 1)
+            except StatementError as e:
+                problems.append(f"statement {sid[:12]}: {e}")
+    runs = evidence.get("runs") or {}
+    for sid, envelope in statements.items():
+        for side in _verdict_sides(envelope):
+            bundled = runs.get(side.get("id"))
+            if bundled is None:
+                problems.append(f"verdict {sid[:12]}: run {side.get('id')} is not in the bundle")
+            elif digest_of_records(bundled.get("records") or []) != side.get("records_sha256"):
+                problems.append(
+                    f"verdict {sid[:12]}: the bundled records of run {side.get('id')} are not "
+                    "the ones it signed"
+                )
+    return problems

@@ -13,21 +13,31 @@ not a table row or a tag):
   key is honest;
 - every approval the policy asks for is a signed statement by a person who holds
   that role in the keyring, and who neither registered nor trained the version;
-- the promoter's own key holds a role the rule allows to promote.
+- the promoter's own key holds a role the rule allows to promote;
+- the audit log still extends every signed checkpoint kept outside the store
+  (``_transparency``): no alias moves on a rewritten, reordered or emptied log.
 
 A refusal lists every reason at once. A promotion is itself a signed statement,
-recorded (with its audit record) before the alias moves.
+recorded (with its audit record) before the alias moves; a new checkpoint,
+signed by the promoter, is kept once it has moved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from finegate.harness.core import FinegateError
 from finegate.harness.registry._acts import four_eyes, sign_alias_move
 from finegate.harness.registry._base import Registry
 from finegate.harness.registry._evidence import Evidence, verified_evidence
+from finegate.harness.registry._transparency import (
+    LogRewritten,
+    keep_checkpoint,
+    note_keys,
+    require_extends,
+)
 from finegate.harness.registry._versions import ModelVersion, parse_ref
 from finegate.harness.registry.trust import PolicyPin, ReleaseRules, Rule, TrustRoot, current_rules
 from finegate.harness.store import Store
@@ -253,10 +263,14 @@ def promote(
     trust: TrustRoot,
     signer: Any,
     recheck: Recheck,
+    checkpoints: str | Path,
 ) -> dict[str, Any]:
-    """Move ``alias`` to the version ``ref`` names, if the release rules allow it."""
+    """Move ``alias`` to the version ``ref`` names, if the release rules allow it
+    and the audit log extends every checkpoint kept in ``checkpoints``; then keep
+    a new checkpoint there, signed by the promoter."""
     version = registry.get(ref)
     rules, rule = rules_for(store, trust, version.ref, alias)
+    checked = _log_intact(store, trust, checkpoints, version.ref, alias)
     person, reasons = _promoter(rules, rule, signer)
     registration, why = registration_of(store, rules, version.name, version.version)
     if registration is None:
@@ -297,6 +311,8 @@ def promote(
         "alias": alias,
         "verdict_id": verdict.predicate["verdict_id"],
         "statement": sid,
+        "checkpoints_checked": checked,
+        "checkpoint": str(keep_checkpoint(store, signer, checkpoints)),
     }
 
 
@@ -308,11 +324,13 @@ def rollback(
     *,
     trust: TrustRoot,
     signer: Any,
+    checkpoints: str | Path,
     reason: str = "rollback",
 ) -> dict[str, Any]:
     """Move ``alias`` back to the version the last signed move replaced, after
     checking that nothing moved it outside finegate since."""
     rules, rule = rules_for(store, trust, name, alias)
+    checked = _log_intact(store, trust, checkpoints, name, alias)
     person, reasons = _promoter(rules, rule, signer)
     holder = audited_holder(store, rules, name, alias, rule.promoters)
     if holder is None:
@@ -357,7 +375,24 @@ def rollback(
         action="rollback",
         audit={"statement": sid},
     )
-    return {"alias": f"{name}@{alias}", "from": holder.predicate["version"], "to": previous}
+    return {
+        "alias": f"{name}@{alias}",
+        "from": holder.predicate["version"],
+        "to": previous,
+        "checkpoints_checked": checked,
+        "checkpoint": str(keep_checkpoint(store, signer, checkpoints)),
+    }
+
+
+def _log_intact(
+    store: Store, trust: TrustRoot, checkpoints: str | Path, ref: str, alias: str
+) -> int:
+    """No alias moves on a log someone rewrote since a kept checkpoint; how many
+    checkpoints were checked."""
+    try:
+        return require_extends(store, checkpoints, note_keys(store, trust))
+    except LogRewritten as e:
+        raise PromotionRefused(ref, alias, [str(e)]) from None
 
 
 def _registry_alias(registry: Registry, name: str, alias: str) -> int | None:

@@ -8,6 +8,7 @@ refused and left byte-for-byte untouched.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from sqlalchemy import inspect, select, update
@@ -27,7 +28,8 @@ from finegate.harness.store._schema import (
     verdicts_table,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
+LOG_ORIGIN_KEY = "audit_log_origin"
 
 
 def _add_facts(conn: Connection) -> None:
@@ -60,12 +62,21 @@ def _add_statements(conn: Connection) -> None:
     release_rules_table.create(conn)
 
 
+def _add_log_origin(conn: Connection) -> None:
+    """Version 6: the audit log's origin, the name its signed checkpoints carry,
+    so a checkpoint of one store is never taken for another's."""
+    conn.execute(
+        meta_table.insert().values(key=LOG_ORIGIN_KEY, value=f"finegate.audit/{uuid.uuid4().hex}")
+    )
+
+
 # version -> function upgrading a store from version-1 to version, in one transaction
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_facts,
     3: _add_verdicts,
     4: _add_registry,
     5: _add_statements,
+    6: _add_log_origin,
 }
 
 
@@ -76,6 +87,7 @@ def prepare_schema(conn: Connection, location: str) -> None:
     if not tables:
         metadata.create_all(conn)
         conn.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        _add_log_origin(conn)
         return
     if "finegate_meta" not in tables:
         raise StoreError(

@@ -86,6 +86,7 @@ class Release:
     folder: Path
     trust: Path
     policy: Path
+    checkpoints: Path  # FINEGATE_CHECKPOINTS: kept outside the store, as a team would
 
     def key(self, name: str) -> str:
         return str(self.folder / "keys" / f"{name}.key")
@@ -128,10 +129,10 @@ rules:
 
 
 @pytest.fixture
-def release(runs: Runs, tmp_path: Path) -> Release:
+def release(runs: Runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Release:
     """Runs, keys for root, ci, ana and bob (risk officers) and eve (no role), a
-    trust root pinning the root key, and rules holding triage@production to the
-    release policy against the pinned baseline run."""
+    trust root pinning the root key, rules holding triage@production to the
+    release policy against the pinned baseline run, and a checkpoint folder."""
     from finegate.harness.registry.trust import create_key, load_public_key, write_trust_root
 
     folder = tmp_path / "release"
@@ -140,7 +141,9 @@ def release(runs: Runs, tmp_path: Path) -> Release:
     trust = folder / "trust-root.json"
     write_trust_root(trust, [load_public_key(folder / "keys" / "root.pub.json")], 1)
     policy = write_policy(folder / "policy.yaml", RELEASE_POLICY)
-    made = Release(runs, folder, trust, policy)
+    checkpoints = tmp_path / "checkpoints"
+    monkeypatch.setenv("FINEGATE_CHECKPOINTS", str(checkpoints))
+    made = Release(runs, folder, trust, policy, checkpoints)
     code, out = made.rules(rules_text(f"{{run: {runs.baseline}}}"))
     assert code == 0, out
     return made

@@ -92,6 +92,8 @@ def _pipeline(tmp_path, recipe, policy):
             str(tmp_path / "keys" / "ci.key"),
             "--trust-root",
             str(tmp_path / "trust.json"),
+            "--checkpoints",
+            str(tmp_path / "checkpoints"),
             "--suite",
             str(tmp_path / "suite"),
             "--name",
@@ -132,6 +134,14 @@ def test_a_passing_candidate_is_trained_evaluated_registered_and_promoted(tmp_pa
         "promote",
     ]
     assert audit.verify(store).ok
+    kept = data["promote"]["checkpoint"]
+    assert kept.startswith(str(tmp_path / "checkpoints")) and kept.endswith(".checkpoint")
+    proof = tmp_path / "work" / "report-tiny.html.proof.json"
+    pub = tmp_path / "keys" / "ci.pub.json"
+    command = f"finegate audit verify-proof {proof} --public-key {pub}"
+    assert command in report and "Inclusion proof of the promotion (record 7)" in report
+    checked = CliRunner().invoke(cli, command.split()[1:])
+    assert checked.exit_code == 0 and "proven: record 7 (promote arith:1 by" in checked.output
     again = _pipeline(tmp_path, recipe, policy)  # every step is answered from the state file
     assert again.exit_code == 0 and again.stderr.count("done before: skipped") == 7
 

@@ -84,8 +84,9 @@ def test_promotion_follows_the_release_rules(release, tmp_path, backend):
     assert actions.count("promote") == 1 and actions.count("attest:promotion") == 1
     assert actions.count("verdict") == 2 and actions.count("attest:verdict") == 2
     assert actions.count("attest:approval") == 2 and actions.count("rules") == 2
-    code, out = release.cli("audit", "verify", trust=False)
-    assert code == 0 and f"audit chain intact: {len(chain)} records" in out
+    code, out = release.cli("audit", "verify", "--checkpoints", release.checkpoints)
+    assert code == 0 and f"ok      the hash chain: {len(chain)} records" in out
+    assert out.count("ok      ") == 2  # the chain, and the checkpoint the promotion kept
     code, out = release.cli("registry", "verify", *reg)
     assert code == 0 and "agrees with the signed record" in out
 
@@ -113,25 +114,34 @@ def test_rollback_and_history_from_the_cli(release, tmp_path):
     assert code == 1 and "eve holds none of the roles that may promote: ci" in out
 
 
-def test_audit_sign_export_and_verify_from_the_cli(runs, tmp_path):
-    store = ["--store", str(runs.store_path)]
+def test_audit_checkpoint_prove_export_and_verify_from_the_cli(release, tmp_path):
+    runs = release.runs
+    ci = ["--key", release.key("ci")]
+    release.cli("gate", "--policy", release.policy, "--run", runs.good, *ci, trust=False)
+    code, out = release.cli("audit", "checkpoint", *ci, trust=False)
+    assert code == 0 and out.startswith("finegate.audit/") and "verifier key: finegate/" in out
+    code, out = release.cli("audit", "verify", "--checkpoints", release.checkpoints)
+    assert code == 0 and "ok      " + str(release.checkpoints) in out
+    proof = tmp_path / "proof.json"
+    code, out = release.cli("audit", "prove", "2", "-o", proof, trust=False)
+    assert code == 0 and "record 2 in the log of" in out
+    pub = str(release.folder / "keys" / "ci.pub.json")
+    result = CliRunner().invoke(cli, ["audit", "verify-proof", str(proof), "--public-key", pub])
+    assert result.exit_code == 0 and "proven: record 2" in result.output
+    other = str(release.folder / "keys" / "eve.pub.json")
+    result = CliRunner().invoke(cli, ["audit", "verify-proof", str(proof), "--public-key", other])
+    assert result.exit_code == 1 and "signed by no key the reader trusts" in result.output
 
-    def run(*args):
-        result = CliRunner().invoke(cli, [str(a) for a in args])
-        return result.exit_code, result.output
-
-    policy = write_policy(
-        tmp_path / "policy.yaml",
-        "  - {id: a, suite: test/triage, metric: category.accuracy, min: 0.8}\n",
-    )
-    run("gate", "--policy", policy, "--run", runs.good, *store)
-    key, pub, sig = tmp_path / "k.pem", tmp_path / "k.pub", tmp_path / "head.json"
-    assert run("audit", "keygen", "--private", key, "--public", pub)[0] == 0
-    assert run("audit", "sign", "--key", key, "-o", sig, *store)[0] == 0
-    assert run("audit", "verify", "--public-key", pub, "--signature", sig, *store)[0] == 0
     bundle = tmp_path / "bundle.json"
-    assert run("audit", "export", "-o", bundle, "--signature", sig, *store)[0] == 0
+    code, out = release.cli("audit", "export", "-o", bundle, *ci, trust=False)
+    assert code == 0 and "with a signed checkpoint" in out
     data = json.loads(bundle.read_text())
     assert data["evidence"]["runs"][runs.good]["metrics"]["test/triage"]
-    code, out = run("audit", "verify", "--bundle", bundle, "--public-key", pub)
-    assert code == 0 and "intact" in out
+    verify = ["audit", "verify", "--bundle", str(bundle), "--trust-root", str(release.trust)]
+    result = CliRunner().invoke(cli, verify)
+    assert result.exit_code == 0 and "(evidence): signatures and digests" in result.output
+    case = data["evidence"]["runs"][runs.good]["records"][0]
+    case["output"] = {"text": "edited after the verdict was signed"}
+    bundle.write_text(json.dumps(data))
+    result = CliRunner().invoke(cli, verify)
+    assert result.exit_code == 1 and "are not the ones it signed" in result.output

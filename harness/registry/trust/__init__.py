@@ -40,6 +40,8 @@ _EXPORTS = {
     "rules_digest": "_rules",
     "rules_statement": "_rules",
     "current_rules": "_rules",
+    "rules_envelopes": "_rules",
+    "verified_rules": "_rules",
     "store_rules": "_rules",
     "RulesError": "_rules",
     "moment": "_rules",

@@ -27,7 +27,7 @@ from pydantic import (
 from sqlalchemy import select
 
 from finegate.harness.core import FinegateError, sha256_json
-from finegate.harness.registry.audit import append
+from finegate.harness.registry.audit import append, records
 from finegate.harness.registry.trust._root import TrustRoot
 from finegate.harness.registry.trust._statements import (
     StatementError,
@@ -191,25 +191,45 @@ def _open(envelope: dict[str, Any], trust: TrustRoot, where: str) -> tuple[Relea
 def current_rules(store: Store, trust: TrustRoot) -> ReleaseRules | None:
     """The newest release rules, after checking every version against the trust
     root and against the one before it."""
+    chain = verified_rules(rules_envelopes(store), trust, where=f"in {store.location}")
+    logged = records(store, subject="release-rules")
+    if logged and (not chain or logged[-1]["artifacts"].get("rules") != rules_digest(chain[-1])):
+        held = f"version {chain[-1].version}" if chain else "none"
+        raise RulesError(
+            f"the audit log's newest record of the release rules is of version "
+            f"{logged[-1]['payload'].get('version')}, but the store holds {held}: a newer "
+            f"version was removed from {store.location}"
+        )
+    return chain[-1] if chain else None
+
+
+def rules_envelopes(store: Store) -> list[tuple[int, dict[str, Any]]]:
+    """Every stored version of the rules (unverified), oldest first."""
     with store.engine.connect() as conn:
         rows = conn.execute(
             select(release_rules_table.c.version, release_rules_table.c.envelope_json).order_by(
                 release_rules_table.c.version
             )
         ).all()
-    previous: ReleaseRules | None = None
-    for number, (version, text) in enumerate(rows, start=1):
-        where = f"release rules version {version} in {store.location}"
-        rules, _ = _open(json.loads(text), trust, where)
+    return [(int(version), json.loads(text)) for version, text in rows]
+
+
+def verified_rules(
+    envelopes: list[tuple[int, dict[str, Any]]], trust: TrustRoot, *, where: str
+) -> list[ReleaseRules]:
+    """Every version, each checked against the trust root and against the one
+    before it: a removed, swapped or forked version is an error."""
+    chain: list[ReleaseRules] = []
+    for number, (version, envelope) in enumerate(envelopes, start=1):
+        at = f"release rules version {version} {where}"
+        rules, _ = _open(envelope, trust, at)
         if rules.version != version or version != number:
-            raise RulesError(
-                f"{where}: versions are not 1, 2, 3...: a version was removed or swapped"
-            )
-        expected = rules_digest(previous) if previous else None
+            raise RulesError(f"{at}: versions are not 1, 2, 3...: a version was removed or swapped")
+        expected = rules_digest(chain[-1]) if chain else None
         if rules.previous != expected:
-            raise RulesError(f"{where}: does not follow version {version - 1}")
-        previous = rules
-    return previous
+            raise RulesError(f"{at}: does not follow version {version - 1}")
+        chain.append(rules)
+    return chain
 
 
 def store_rules(

@@ -192,11 +192,14 @@ def test_a_version_1_store_is_migrated_to_the_current_schema(tmp_path):
             "release_rules",
         ):
             conn.execute(f"DROP TABLE {table}")
+        conn.execute("DELETE FROM finegate_meta WHERE key != 'schema_version'")
         conn.execute("UPDATE finegate_meta SET value='1'")
     (record,) = Store(path).records(run_id)
     assert record["scores"] == {"acc": 1.0} and record["facts"] == {}
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == (str(SCHEMA_VERSION),)
+        meta = dict(conn.execute("SELECT key, value FROM finegate_meta").fetchall())
+        assert meta["schema_version"] == str(SCHEMA_VERSION)
+        assert meta["audit_log_origin"].startswith("finegate.audit/")
         assert conn.execute("SELECT count(*) FROM verdicts").fetchone() == (0,)
 
 
