@@ -8,8 +8,10 @@ refused and left byte-for-byte untouched.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import inspect, select, update
 from sqlalchemy.engine import Connection
@@ -24,11 +26,12 @@ from finegate.harness.store._schema import (
     metadata,
     model_versions_table,
     release_rules_table,
+    runs_table,
     statements_table,
     verdicts_table,
 )
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 LOG_ORIGIN_KEY = "audit_log_origin"
 
 
@@ -70,6 +73,48 @@ def _add_log_origin(conn: Connection) -> None:
     )
 
 
+_MEASURED_AFTER_LOADING = ("exposure", "mia", "extraction")
+
+
+def _without_fingerprints(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_fingerprints(v) for k, v in value.items() if k != "fingerprint"}
+    if isinstance(value, list):
+        return [_without_fingerprints(v) for v in value]
+    return value
+
+
+def _one_fingerprint_per_model(conn: Connection) -> None:
+    """Version 7: a model's fingerprint no longer changes when it loads (it named
+    the dtype loading chose, ``torch.float32``, instead of the one asked for).
+    Privacy runs, measured after loading, are given the fingerprint of the
+    evaluation runs of the same system (the same description, fingerprints
+    aside), so reports and gates find them; one with no such run, or with runs
+    of several fingerprints, is left as it was."""
+    rows = conn.execute(
+        select(
+            runs_table.c.id, runs_table.c.kind, runs_table.c.fingerprint, runs_table.c.system_json
+        )
+    ).all()
+    seen: dict[str, dict[str, str]] = {}
+    for _, kind, fingerprint, system_json in rows:
+        if kind not in _MEASURED_AFTER_LOADING:
+            key = json.dumps(_without_fingerprints(json.loads(system_json)), sort_keys=True)
+            seen.setdefault(key, {})[fingerprint] = system_json
+    for run_id, kind, fingerprint, system_json in rows:
+        if kind not in _MEASURED_AFTER_LOADING:
+            continue
+        key = json.dumps(_without_fingerprints(json.loads(system_json)), sort_keys=True)
+        found = seen.get(key, {})
+        if len(found) == 1 and fingerprint not in found:
+            ((new, system),) = found.items()
+            conn.execute(
+                update(runs_table)
+                .where(runs_table.c.id == run_id)
+                .values(fingerprint=new, system_json=system)
+            )
+
+
 # version -> function upgrading a store from version-1 to version, in one transaction
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_facts,
@@ -77,6 +122,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     4: _add_registry,
     5: _add_statements,
     6: _add_log_origin,
+    7: _one_fingerprint_per_model,
 }
 
 

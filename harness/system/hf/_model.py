@@ -106,13 +106,17 @@ class HFModel(Generating, Scoring):
         return sha256_files(content_files(self.adapter_path), self.adapter_path)
 
     def fingerprint(self) -> str:
+        """The system's identity: the same before and after loading. The dtype is
+        the one asked for (``auto`` included), never the one loading chose: the
+        device that choice depends on is the execution key's, and a fingerprint
+        that changed on loading would lose every run measured after it."""
         if self._fingerprint is None:
             self._fingerprint = sha256_json(
                 {
                     "type": "hf",
                     "weights": self._weights_hash(),
                     "adapter": self.adapter_hash(),
-                    "dtype": self.dtype_name if self._dtype is None else str(self._dtype),
+                    "dtype": self.dtype_name,
                     "load_in_4bit": self.load_in_4bit,
                     "max_length": self.max_length,
                     "chat": self.chat,

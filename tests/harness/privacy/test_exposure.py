@@ -107,6 +107,8 @@ def test_exposure_is_stored_without_the_secrets(memoriser, tmp_path):
     result = measure_exposure(tuned, canaries, store, samples=100, exact_limit=10)
     run = store.get_run(result.run_id)
     assert run["kind"] == "exposure" and run["fingerprint"] == tuned.fingerprint()
+    evaluated = HFModel(str(base_path), adapter=str(adapter), batch_size=64)  # not loaded
+    assert run["fingerprint"] == evaluated.fingerprint()  # so reports find the measurement
     metrics = {m.name: m for m in store.metrics(result.run_id)["privacy/exposure"]}
     assert metrics["exposure"].n == 2 and metrics["exposure.reps_16"].n == 2
     assert metrics["ranked_first"].value == 1.0 and metrics["exposure"].value > 8.0

@@ -232,3 +232,41 @@ def test_two_writers_wait_for_each_other(tmp_path):
         list(pool.map(write, [0, 1]))
     store = Store(path)
     assert len(store.records(run_id)) == 60 and store.cache_size() == 30
+
+
+def test_privacy_runs_get_the_fingerprint_of_their_model_when_migrated(tmp_path):
+    """A version-6 store: privacy runs fingerprinted after loading (dtype torch.float32)
+    carry another fingerprint than the evaluation runs of the same model."""
+    path = tmp_path / "fg.db"
+    store = Store(path)
+    inner = {"type": "hf", "model": "m", "weights_hash": "w", "dtype": "float32"}
+
+    def system(fingerprint, inner_fingerprint):
+        return {
+            "type": "template",
+            "fingerprint": fingerprint,
+            "inner": {**inner, "fingerprint": inner_fingerprint},
+        }
+
+    def run(kind, key, described):
+        return store.create_run(
+            run_key=key,
+            label=None,
+            kind=kind,
+            system=described,
+            suites=[],
+            environment={},
+            options={},
+        )
+
+    evaluated = run("eval", "a", system("e" * 64, "i" * 64))
+    measured = run("mia", "b", system("p" * 64, "q" * 64))
+    other = run("exposure", "c", {**system("x" * 64, "y" * 64), "name": "another model"})
+    store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE finegate_meta SET value='6' WHERE key='schema_version'")
+    migrated = Store(path)
+    assert migrated.get_run(measured)["fingerprint"] == "e" * 64
+    assert migrated.get_run(measured)["system"]["inner"]["fingerprint"] == "i" * 64
+    assert migrated.get_run(evaluated)["fingerprint"] == "e" * 64
+    assert migrated.get_run(other)["fingerprint"] == "x" * 64  # no evaluation run to match

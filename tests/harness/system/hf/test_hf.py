@@ -155,6 +155,15 @@ def test_adapter_changes_outputs_and_fingerprint(tiny_llama, tmp_path):
     assert tuned.describe()["adapter_hash"] is not None
 
 
+def test_the_fingerprint_is_the_same_before_and_after_loading(tiny_llama):
+    before = HFModel(str(tiny_llama)).fingerprint()
+    loaded = HFModel(str(tiny_llama))
+    loaded.loglikelihood([LoglikelihoodRequest("a", " b")])  # loads, choosing float32 on CPU
+    assert loaded.describe()["dtype"] == "float32"
+    assert loaded.fingerprint() == before
+    assert HFModel(str(tiny_llama), dtype="float32").fingerprint() != before  # asked for: another
+
+
 def test_adapter_problems_are_named(tiny_llama, tiny_gpt2, tmp_path):
     with pytest.raises(InputError, match="adapter folder not found"):
         HFModel(str(tiny_llama), adapter=str(tmp_path / "nope"))
