@@ -43,12 +43,14 @@ def rules_sign(
     from finegate.gates._rules_spec import compile_rules
     from finegate.harness.core import atomic_write_text, read_json_file
     from finegate.harness.registry.trust import (
+        RulesError,
         add_signature,
         current_rules,
         load_signer,
         load_trust_root,
         rules_statement,
         sign,
+        stored_rules,
     )
     from finegate.harness.store import now_iso
 
@@ -58,7 +60,12 @@ def rules_sign(
         version = "?"
     else:
         st = open_store(store)
-        current = current_rules(st, load_trust_root(trust_root)) if trust_root else None
+        current = stored_rules(st)
+        if current is not None and trust_root:
+            try:
+                current_rules(st, load_trust_root(trust_root))
+            except RulesError as e:
+                click.echo(f"note: {e}; version {current.version + 1} takes the rules over")
         rules = compile_rules(source, current, now_iso())
         envelope = sign(rules_statement(rules), [signer])
         version = str(rules.version)

@@ -395,8 +395,13 @@ def test_the_rules_cannot_be_changed_by_writing_the_store(release):
 
         def weaker(statement):
             statement["predicate"]["rules"][0]["baseline"] = {"run": runs.weak}
+            _subject_matches(statement)
 
         db.execute("UPDATE release_rules SET envelope_json = ?", (_rewritten(text, weaker),))
+    code, out = _promote(release, "triage:1")
+    assert code == 2 and "release rules version 1" in out and "were rewritten" in out
+    with _db(release) as db:  # and with the audit record gone too, the signatures fail
+        db.execute("DELETE FROM audit_log WHERE subject = 'release-rules'")
     code, out = _promote(release, "triage:1")
     assert code == 2 and "release rules version 1" in out and "the signatures do not verify" in out
     # new rules signed by a key that is not the root
@@ -433,15 +438,39 @@ def test_rotating_the_root_key_needs_the_rules_signed_again(release):
     write_trust_root(release.trust, [load_public_key(folder / "keys" / "root2.pub.json")], 1)
     code, out = release.cli("rules", "show")
     assert code == 2 and "the signatures do not verify" in out
-    with _db(release) as db:
-        db.execute("DELETE FROM release_rules")  # a team starting over under the new root
     spec = folder / "rules.yaml"
     code, out = release.cli(
         "rules", "sign", spec, "--key", str(folder / "keys" / "root2.key"), "-o", folder / "r2.json"
     )
-    assert code == 0, out
+    assert code == 0 and "version 2 takes the rules over" in out, out
     assert release.cli("rules", "apply", folder / "r2.json")[0] == 0
-    assert release.cli("rules", "show")[0] == 0
+    code, out = release.cli("rules", "show")
+    assert code == 0 and "release rules version 2" in out
+    # the old root cannot sign a version 3 any more
+    code, out = release.cli("rules", "sign", spec, "--key", release.key("root"), "-o", folder / "3")
+    assert release.cli("rules", "apply", folder / "3")[0] == 2
+    # version 1, signed by the old root, is still held to the chain: an edit is found
+    with _db(release) as db:
+        text = db.execute("SELECT envelope_json FROM release_rules WHERE version = 1").fetchone()[0]
+        db.execute(
+            "UPDATE release_rules SET envelope_json = ? WHERE version = 1",
+            (_rewritten(text, _backdated),),
+        )
+    code, out = release.cli("rules", "show")
+    assert code == 2 and "version 2" in out and "does not follow version 1" in out
+
+
+def _backdated(statement) -> None:
+    """Version 1's text changed, its subject digest made to match."""
+    statement["predicate"]["created_at"] = "2020-01-01T00:00:00+00:00"
+    _subject_matches(statement)
+
+
+def _subject_matches(statement) -> None:
+    from finegate.harness.registry.trust import ReleaseRules, rules_digest
+
+    digest = rules_digest(ReleaseRules.model_validate(statement["predicate"]))
+    statement["subject"] = [{"name": "finegate/rules", "digest": {"sha256": digest}}]
 
 
 def test_k_of_n_root_signatures(release):
@@ -449,8 +478,6 @@ def test_k_of_n_root_signatures(release):
     create_key(folder / "keys", "root2")
     roots = [load_public_key(folder / "keys" / f"{n}.pub.json") for n in ("root", "root2")]
     write_trust_root(release.trust, roots, 2)
-    with _db(release) as db:
-        db.execute("DELETE FROM release_rules")
     spec, one, two = folder / "rules.yaml", folder / "one.json", folder / "two.json"
     assert release.cli("rules", "sign", spec, "--key", release.key("root"), "-o", one)[0] == 0
     code, out = release.cli("rules", "apply", one)

@@ -42,6 +42,8 @@ _EXPORTS = {
     "current_rules": "_rules",
     "rules_envelopes": "_rules",
     "verified_rules": "_rules",
+    "stored_rules": "_rules",
+    "rules_chain": "_rules",
     "store_rules": "_rules",
     "RulesError": "_rules",
     "moment": "_rules",

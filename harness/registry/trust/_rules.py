@@ -6,8 +6,10 @@ against which baseline, which roles may sign verdicts and promotions; the
 keyring says whose keys are whose, which roles each person holds, and which
 keys are revoked since when. Each version of the rules is a Statement signed by
 the root (k of n), chained to the one before (version number and digest), and
-stored with an audit record. Reading them back verifies every version against
-the pinned trust root, so a row edited, added or swapped in the store is found.
+stored with an audit record. Reading them back checks the chain of digests
+and the newest version's signatures against the pinned trust root, so a row
+edited, added or swapped in the store is found; a rotated root signs the next
+version, which vouches for the history before it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from finegate.harness.registry.trust._root import TrustRoot
 from finegate.harness.registry.trust._statements import (
     StatementError,
     Verified,
+    digests_of,
     make_statement,
+    payload_of,
     statement_id,
     verify,
 )
@@ -170,6 +174,19 @@ def rules_statement(rules: ReleaseRules) -> dict[str, Any]:
     return make_statement("rules", {"rules": rules_digest(rules)}, rules.model_dump(mode="json"))
 
 
+def _rules_of(statement: dict[str, Any], where: str) -> ReleaseRules:
+    kind = Verified(statement, ()).kind
+    if kind != "rules":
+        raise RulesError(f"{where}: a statement of kind {kind!r}, not release rules")
+    try:
+        rules = ReleaseRules.model_validate(dict(statement.get("predicate", {})))
+    except ValidationError as e:
+        raise RulesError(f"{where}: not valid release rules ({e.errors()[0]['msg']})") from None
+    if digests_of(statement).get("rules") != rules_digest(rules):
+        raise RulesError(f"{where}: the statement's subject is not these rules")
+    return rules
+
+
 def _open(envelope: dict[str, Any], trust: TrustRoot, where: str) -> tuple[ReleaseRules, Verified]:
     try:
         verified = verify(envelope, trust.key_objects(), trust.threshold)
@@ -177,30 +194,73 @@ def _open(envelope: dict[str, Any], trust: TrustRoot, where: str) -> tuple[Relea
         raise RulesError(
             f"{where}: {e} (root keys of {trust.path}, {trust.threshold} needed)"
         ) from None
-    if verified.kind != "rules":
-        raise RulesError(f"{where}: a statement of kind {verified.kind!r}, not release rules")
-    try:
-        rules = ReleaseRules.model_validate(verified.predicate)
-    except ValidationError as e:
-        raise RulesError(f"{where}: not valid release rules ({e.errors()[0]['msg']})") from None
-    if verified.digests.get("rules") != rules_digest(rules):
-        raise RulesError(f"{where}: the statement's subject is not these rules")
-    return rules, verified
+    return _rules_of(verified.statement, where), verified
+
+
+def rules_chain(envelopes: list[tuple[int, dict[str, Any]]], *, where: str) -> list[ReleaseRules]:
+    """Every version as stored, each checked against the one before it (number
+    and digest), signatures unchecked: a removed, swapped or forked version is
+    an error. Only the newest must verify against today's trust root; it names
+    the digest of the one before, and so on down, so a rotated root vouches for
+    the history its predecessor signed."""
+    chain: list[ReleaseRules] = []
+    for number, (version, envelope) in enumerate(envelopes, start=1):
+        at = f"release rules version {version} {where}"
+        try:
+            rules = _rules_of(payload_of(envelope), at)
+        except StatementError as e:
+            raise RulesError(f"{at}: {e}") from None
+        if rules.version != version or version != number:
+            raise RulesError(f"{at}: versions are not 1, 2, 3...: a version was removed or swapped")
+        expected = rules_digest(chain[-1]) if chain else None
+        if rules.previous != expected:
+            raise RulesError(f"{at}: does not follow version {version - 1}")
+        chain.append(rules)
+    return chain
+
+
+def verified_rules(
+    envelopes: list[tuple[int, dict[str, Any]]], trust: TrustRoot, *, where: str
+) -> list[ReleaseRules]:
+    """The chain of versions, its newest signed by the trust root (k of n)."""
+    chain = rules_chain(envelopes, where=where)
+    if chain:
+        version, envelope = envelopes[-1]
+        _open(envelope, trust, f"release rules version {version} {where}")
+    return chain
+
+
+def stored_rules(store: Store) -> ReleaseRules | None:
+    """The newest version as stored, chained to the ones before and matching the
+    audit log's newest record of the rules; its signatures unchecked. The next
+    version follows this one, even under a new root."""
+    chain = rules_chain(rules_envelopes(store), where=f"in {store.location}")
+    logged = records(store, subject="release-rules")
+    newest = chain[-1] if chain else None
+    if logged and (newest is None or logged[-1]["artifacts"].get("rules") != rules_digest(newest)):
+        version = logged[-1]["payload"].get("version")
+        if newest is not None and newest.version == version:
+            raise RulesError(
+                f"release rules version {version} in {store.location} is not the text the "
+                "audit log recorded: the stored rules were rewritten"
+            )
+        held = f"version {newest.version}" if newest else "none"
+        raise RulesError(
+            f"the audit log's newest record of the release rules is of version {version}, "
+            f"but the store holds {held}: a newer version was removed from {store.location}"
+        )
+    return newest
 
 
 def current_rules(store: Store, trust: TrustRoot) -> ReleaseRules | None:
-    """The newest release rules, after checking every version against the trust
-    root and against the one before it."""
-    chain = verified_rules(rules_envelopes(store), trust, where=f"in {store.location}")
-    logged = records(store, subject="release-rules")
-    if logged and (not chain or logged[-1]["artifacts"].get("rules") != rules_digest(chain[-1])):
-        held = f"version {chain[-1].version}" if chain else "none"
-        raise RulesError(
-            f"the audit log's newest record of the release rules is of version "
-            f"{logged[-1]['payload'].get('version')}, but the store holds {held}: a newer "
-            f"version was removed from {store.location}"
-        )
-    return chain[-1] if chain else None
+    """The newest release rules, chained to every version before and signed by
+    the trust root."""
+    newest = stored_rules(store)
+    if newest is None:
+        return None  # no rules: nothing is promoted
+    envelopes = rules_envelopes(store)
+    _open(envelopes[-1][1], trust, f"release rules version {newest.version} in {store.location}")
+    return newest
 
 
 def rules_envelopes(store: Store) -> list[tuple[int, dict[str, Any]]]:
@@ -214,30 +274,12 @@ def rules_envelopes(store: Store) -> list[tuple[int, dict[str, Any]]]:
     return [(int(version), json.loads(text)) for version, text in rows]
 
 
-def verified_rules(
-    envelopes: list[tuple[int, dict[str, Any]]], trust: TrustRoot, *, where: str
-) -> list[ReleaseRules]:
-    """Every version, each checked against the trust root and against the one
-    before it: a removed, swapped or forked version is an error."""
-    chain: list[ReleaseRules] = []
-    for number, (version, envelope) in enumerate(envelopes, start=1):
-        at = f"release rules version {version} {where}"
-        rules, _ = _open(envelope, trust, at)
-        if rules.version != version or version != number:
-            raise RulesError(f"{at}: versions are not 1, 2, 3...: a version was removed or swapped")
-        expected = rules_digest(chain[-1]) if chain else None
-        if rules.previous != expected:
-            raise RulesError(f"{at}: does not follow version {version - 1}")
-        chain.append(rules)
-    return chain
-
-
 def store_rules(
     store: Store, envelope: dict[str, Any], trust: TrustRoot, *, actor: str
 ) -> ReleaseRules:
     """Adopt a new version of the rules, signed by the root, with its audit record."""
     rules, verified = _open(envelope, trust, "the new release rules")
-    current = current_rules(store, trust)
+    current = stored_rules(store)
     want = 1 if current is None else current.version + 1
     if rules.version != want:
         raise RulesError(f"the new release rules are version {rules.version}; the next is {want}")
