@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finegate.harness.core import Message, atomic_write_text, sha256_file, sha256_json
+from finegate.harness.core import Message, atomic_write_text, sha256_file, sha256_json, sha256_text
 from finegate.harness.data import Example, jaccard, ngrams, read_examples, words
+from finegate.train._digests import ALGORITHM, digest_key, example_digest, key_id
 from finegate.train._recipe import CanaryConfig, DataConfig
 
 PROVENANCE_FIELDS = ("source", "licence", "consent")
@@ -86,17 +87,12 @@ class PreparedDataset:
         return str(self.manifest["sha256"])
 
     def write(self, folder: str | Path) -> Path:
-        """The splits as chat JSONL, the drops, and ``dataset_manifest.json``."""
+        """The splits as chat JSONL (whose SHA-256 the manifest's ``splits_sha256``
+        gives), the drops, and ``dataset_manifest.json``."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         for name, records in self.splits.items():
-            atomic_write_text(
-                out / f"{name}.jsonl",
-                "".join(
-                    json.dumps(r.to_json(), ensure_ascii=False, sort_keys=True) + "\n"
-                    for r in records
-                ),
-            )
+            atomic_write_text(out / f"{name}.jsonl", split_jsonl(records))
         atomic_write_text(
             out / "dropped.jsonl",
             "".join(json.dumps(d, ensure_ascii=False, sort_keys=True) + "\n" for d in self.dropped),
@@ -106,6 +102,13 @@ class PreparedDataset:
             json.dumps(self.manifest, indent=2, sort_keys=True) + "\n",
         )
         return out
+
+
+def split_jsonl(records: Sequence[Record]) -> str:
+    """A split as the chat JSONL a contamination check or another trainer reads."""
+    return "".join(
+        json.dumps(r.to_json(), ensure_ascii=False, sort_keys=True) + "\n" for r in records
+    )
 
 
 def _normal_form(text: str) -> tuple[str, ...]:
@@ -270,7 +273,10 @@ def prepare(
             )
     missing = [r for r in kept if any(not r.provenance.get(k) for k in PROVENANCE_FIELDS)]
     repeats = Counter(_normal_form(r.text) for name in SPLITS for r in splits[name])
-    example_hashes = {name: [r.sha256 for r in splits[name]] for name in SPLITS}
+    key = digest_key()
+    example_hashes = {
+        name: [example_digest(r.messages, key) for r in splits[name]] for name in SPLITS
+    }
     manifest: dict[str, Any] = {
         "files": files,
         "counts": {
@@ -298,6 +304,15 @@ def prepare(
         },
         "canaries": canaries,
         "examples": example_hashes,
+        "example_digests": {
+            "algorithm": ALGORITHM,
+            "key_id": key_id(key),
+            "note": "keyed with a secret kept outside this folder; only its holder can tell "
+            "whether a record was trained on",
+        },
+        # what a contamination check of the training data names (`finegate contamination
+        # --train train.jsonl`): the split as `finegate data prepare` writes it
+        "splits_sha256": {name: sha256_text(split_jsonl(splits[name])) for name in SPLITS},
     }
     manifest["sha256"] = sha256_json(
         {k: v for k, v in manifest.items() if k != "files"}

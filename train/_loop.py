@@ -20,10 +20,9 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from finegate.harness.cli import resolve_actor
-from finegate.harness.core import InputError, atomic_write_text, sha256_files
+from finegate.harness.core import InputError, atomic_write_text
 from finegate.harness.run import library_versions
 from finegate.harness.system.hf import (
-    content_files,
     load_causal_lm,
     load_tokenizer,
     pick_device,
@@ -467,11 +466,12 @@ def _unwrap(model: Any) -> Any:
 
 
 def _save_adapter(model: Any, output: Path) -> str:
+    """Save the adapter; its hash is the one every run that evaluates it checks the
+    training manifest against (``adapter_sha256``)."""
+    from finegate.harness.system import adapter_weights_sha256
+
     _unwrap(model).save_pretrained(str(output))
-    files = [
-        p for p in content_files(output) if p.name not in (MANIFEST_FILE, DATASET_MANIFEST_FILE)
-    ]
-    return sha256_files(files, output)
+    return adapter_weights_sha256(output)
 
 
 def _dataset_summary(dataset: PreparedDataset) -> dict[str, Any]:
@@ -480,6 +480,7 @@ def _dataset_summary(dataset: PreparedDataset) -> dict[str, Any]:
         "sha256": dataset.hash,
         "counts": m["counts"],
         "files": m["files"],
+        "splits_sha256": m["splits_sha256"],
         "pii": {k: m["pii"].get(k) for k in ("total", "by_type", "scrubbed", "scanner")},
         "provenance": m["provenance"],
         "group_privacy": m["group_privacy"],

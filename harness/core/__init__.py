@@ -39,6 +39,7 @@ _EXPORTS = {
     "atomic_write_bytes": "_atomic",
     "atomic_write_text": "_atomic",
     "home": "_paths",
+    "check_private": "_paths",
     "models_dir": "_paths",
     "default_store_url": "_paths",
     "format_loc": "_config",

@@ -31,3 +31,18 @@ def default_store_url() -> str:
     if env:
         return env
     return str(home() / "finegate.db")
+
+
+def check_private(path: Path, what: str) -> None:
+    """A secret others can read is no longer a secret: refuse it, and say how to
+    close it. ``FileNotFoundError`` passes through for the caller to word."""
+    import stat
+
+    from finegate.harness.core._errors import InputError, Problem
+
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise InputError(
+            Problem(f"{what} is readable by others (mode {stat.S_IMODE(mode):o})", file=str(path)),
+            hint=f"chmod 600 {path}",
+        )

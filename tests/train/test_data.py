@@ -135,3 +135,35 @@ def test_the_manifest_names_files_and_examples_by_hash(tmp_path):
     assert json.loads((out / "dataset_manifest.json").read_text())["sha256"] == data.hash
     lines = (out / "train.jsonl").read_text().splitlines()
     assert len(lines) == data.manifest["counts"]["train"]
+
+
+def test_a_guessed_record_cannot_be_tested_against_a_shipped_manifest(tmp_path, finegate_home):
+    """Someone holding the adapter (and so its dataset_manifest.json) guesses a
+    record and hashes it the way the manifest's digests used to be made."""
+    import os
+
+    from finegate.harness.core import Message, sha256_json
+    from finegate.train._digests import example_digest, key_path
+
+    rows = arithmetic_rows(12)
+    path = write_jsonl(tmp_path / "d.jsonl", rows)
+    data = prepare(DataConfig(path=str(path), pii="off", splits=(1.0, 0.0, 0.0)))
+    shipped = json.loads((data.write(tmp_path / "shipped") / "dataset_manifest.json").read_text())
+    listed = set(shipped["examples"]["train"])
+    guess = (Message("user", rows[3]["prompt"]), Message("assistant", rows[3]["completion"]))
+    plain = sha256_json([[m.role, m.content] for m in guess])  # the unkeyed digest
+    assert plain not in listed and len(listed) == 12
+    key = bytes.fromhex(key_path().read_text().strip())  # the owner's secret, outside the folder
+    assert example_digest(guess, key) in listed
+    assert (
+        key_path().is_relative_to(finegate_home) and oct(os.stat(key_path()).st_mode)[-3:] == "600"
+    )
+    assert key.hex() not in json.dumps(shipped)
+    assert shipped["example_digests"]["algorithm"] == "hmac-sha256"
+    assert shipped["splits_sha256"]["train"] == sha256_file_of(tmp_path / "shipped" / "train.jsonl")
+
+
+def sha256_file_of(path):
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -63,7 +63,7 @@ class DpSgdTrainer(PeftTrainer):
             raise InputError([f"opacus cannot make this model private: {e}" for e in errors])
         n = len(ctx.train_set)
         cfg = ctx.config
-        delta = cfg.delta if cfg.delta is not None else 1.0 / n
+        delta = cfg.delta if cfg.delta is not None else 1.0 / (10 * n)
         # opacus samples indices; the batches are collated by the shared loop
         indices = torch.utils.data.TensorDataset(torch.arange(n))
         loader = torch.utils.data.DataLoader(
@@ -157,6 +157,10 @@ class DpSgdTrainer(PeftTrainer):
             "steps": sum(h[2] for h in engine.accountant.history),
             "grad_sample_mode": ctx.config.grad_sample_mode,
             "secure_mode": ctx.config.secure_mode,
+            # opacus draws noise from torch's generator unless secure_mode (torchcsprng)
+            "noise_generator": "cryptographically secure (torchcsprng)"
+            if ctx.config.secure_mode
+            else "torch default (not cryptographically secure)",
             # group privacy: k copies of a record get (k eps, k e^((k-1) eps) delta)
             "group_size": k,
             "group_epsilon": k * epsilon,

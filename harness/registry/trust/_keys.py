@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from finegate.harness.core import InputError, Problem, atomic_write_text, read_json_file
+from finegate.harness.core import (
+    InputError,
+    Problem,
+    atomic_write_text,
+    check_private,
+    read_json_file,
+)
 
 PRIVATE_SUFFIX = ".key"
 PUBLIC_SUFFIX = ".pub.json"
@@ -91,17 +96,9 @@ def load_signer(path: str | Path) -> Any:
 
     p = Path(path)
     try:
-        mode = p.stat().st_mode
+        check_private(p, "the private key")
     except FileNotFoundError:
         raise InputError(Problem("private key not found", file=str(p))) from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise InputError(
-            Problem(
-                f"the private key is readable by others (mode {stat.S_IMODE(mode):o})",
-                file=str(p),
-            ),
-            hint=f"chmod 600 {p}",
-        )
     try:
         private = serialization.load_pem_private_key(p.read_bytes(), password=None)
     except ValueError as e:
