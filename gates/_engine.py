@@ -7,20 +7,17 @@ blocks like a failure and says what to provide.
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from finegate.gates._policy import BaselineGate, GovernanceGate, Policy, ThresholdGate
 from finegate.gates._verdict import PolicyVerdict, Verdict, overall_status
 from finegate.harness.store import Store
-from finegate.harness.system import innermost
+from finegate.harness.system import RecordedTraining, innermost, recorded_training
 
-MANIFEST_FILE = "training_manifest.json"
 WORST_CASES = 5
 
 
@@ -55,18 +52,9 @@ class Evidence:
     def innermost_system(self) -> dict[str, Any]:
         return innermost(self.run["system"])
 
-    def manifest(self) -> tuple[dict[str, Any] | None, str | None]:
-        """The candidate's training manifest, or why there is none."""
-        adapter = self.innermost_system().get("adapter")
-        if not adapter:
-            return None, "not fine-tuned"
-        path = Path(adapter) / MANIFEST_FILE
-        if not path.is_file():
-            return None, f"{path} not found"
-        try:
-            return json.loads(path.read_text("utf-8")), None
-        except (OSError, ValueError) as e:
-            return None, f"{path}: unreadable ({e})"
+    def training(self) -> RecordedTraining:
+        """The training manifest the candidate's run recorded, or why there is none."""
+        return recorded_training(self.run)
 
 
 def _suite_ids(run: dict[str, Any]) -> list[str]:
@@ -88,6 +76,17 @@ def _worst_cases(ev: Evidence, suite: str, metric: str, lowest: bool) -> list[di
     scored = [(s, c) for s, c in scored if s != best]
     scored.sort(key=lambda x: x[0], reverse=not lowest)
     return [{"case_id": c, "score": s} for s, c in scored[:WORST_CASES]]
+
+
+ZERO_WIDTH = (
+    "the interval has zero width: every case scored the same, so the pessimistic bound "
+    "is the point estimate and says nothing about the cases not seen"
+)
+
+
+def _flags(low: float | None, high: float | None) -> tuple[str, ...]:
+    low, high = _finite(low), _finite(high)
+    return (ZERO_WIDTH,) if low is not None and high is not None and low == high else ()
 
 
 def _threshold(gate: ThresholdGate, ev: Evidence) -> Verdict:
@@ -128,6 +127,7 @@ def _threshold(gate: ThresholdGate, ev: Evidence) -> Verdict:
         "comparator": comparator,
         "threshold": threshold,
         "evidence": {"run_id": ev.run["id"]},
+        "flags": _flags(m.ci_low, m.ci_high) if gate.bound != "point" else (),
     }
     if m.n < gate.min_n:
         return Verdict(
@@ -212,6 +212,7 @@ def _baseline(gate: BaselineGate, ev: Evidence) -> Verdict:
         "test": f"{delta.test}; non-inferiority on the paired {round(delta.level * 100)}% CI",
         "p_value": _finite(delta.p_value),
         "evidence": evidence,
+        "flags": _flags(delta.ci_low, delta.ci_high) if gate.decide_on != "point" else (),
     }
     if delta.n_paired < gate.min_n:
         return Verdict(
@@ -344,18 +345,10 @@ def _governance(gate: GovernanceGate, ev: Evidence) -> Verdict:
         return _contamination(gate, ev, base)
     if gate.check == "toxicity_backend":
         return _toxicity_backend(gate, ev, base)
-    manifest, why = ev.manifest()
+    manifest, missing = _manifest_or_verdict(gate, ev, base)
     if manifest is None:
-        if why == "not fine-tuned":
-            return Verdict(
-                **base,
-                status="pass",
-                message="not applicable: the candidate has no adapter, so no "
-                "training data of its own",
-            )
-        return Verdict(
-            **base, status="error", message=f"no training manifest for the candidate ({why})"
-        )
+        assert missing is not None
+        return missing
     dataset = manifest.get("dataset", {})
     dp = manifest.get("dp") or {}
     if gate.check == "provenance":
@@ -403,13 +396,7 @@ def _governance(gate: GovernanceGate, ev: Evidence) -> Verdict:
                 else f"{found} PII values were scrubbed before training",
             )
         if dp.get("epsilon") is not None:
-            return Verdict(
-                **base,
-                status="pass",
-                observed=float(dp["epsilon"]),
-                message=f"training data held {found} PII values; trained with DP "
-                f"(epsilon {dp['epsilon']})",
-            )
+            return _dp_budget(gate, base, dp, dataset, f"training data held {found} PII values; ")
         return Verdict(
             **base,
             status="fail",
@@ -417,8 +404,7 @@ def _governance(gate: GovernanceGate, ev: Evidence) -> Verdict:
             "candidate was trained without differential privacy",
         )
     # epsilon
-    eps = dp.get("epsilon")
-    if eps is None:
+    if dp.get("epsilon") is None:
         return Verdict(
             **base,
             status="fail",
@@ -426,33 +412,121 @@ def _governance(gate: GovernanceGate, ev: Evidence) -> Verdict:
             comparator="<=",
             message=f"trained without differential privacy; the policy caps epsilon at {gate.max}",
         )
-    ok = gate.max is not None and float(eps) <= gate.max
+    return _dp_budget(gate, base, dp, dataset, "")
+
+
+def _dp_budget(
+    gate: GovernanceGate,
+    base: dict[str, Any],
+    dp: dict[str, Any],
+    dataset: dict[str, Any],
+    context: str,
+) -> Verdict:
+    """DP as a record sees it: the group epsilon of the most repeated record (k x
+    epsilon; deduplication leaves k = 1 unless records repeat), a delta no looser
+    than the policy's (1 / (10 N) by default), and the generator the noise came
+    from when the policy asks for a secure one."""
+    eps = float(dp["epsilon"])
+    repeats = (dataset.get("group_privacy") or {}).get("max_record_repeats") or 1
+    k = max(int(dp.get("group_size") or 1), int(repeats))
+    group_eps = float(dp.get("group_epsilon") or k * eps) if k > 1 else eps
+    n = int((dataset.get("counts") or {}).get("train") or 0)
+    delta = dp.get("delta")
+    cap = gate.max_delta if gate.max_delta is not None else (1 / (10 * n) if n else None)
+    problems = []
+    assert gate.max is not None
+    if group_eps > gate.max:
+        what = f"group epsilon {k} x {eps:.4g} = {group_eps:.4g}" if k > 1 else f"epsilon {eps:.4g}"
+        problems.append(f"{what} is above the ceiling {gate.max}")
+    if cap is None:
+        problems.append("the manifest does not say how many examples trained it: delta unchecked")
+    elif delta is None or float(delta) > cap * (1 + 1e-9):
+        why = "the policy's" if gate.max_delta is not None else f"1 / (10 x {n} examples)"
+        problems.append(f"delta {delta} is looser than {cap:.3g} ({why})")
+    if gate.require_secure_rng and not dp.get("secure_mode"):
+        problems.append("the noise came from a generator that is not cryptographically secure")
+    numbers = {
+        "observed": group_eps,
+        "threshold": gate.max,
+        "comparator": "<=",
+        "evidence": {"epsilon": eps, "group_size": k, "delta": delta, "delta_cap": cap},
+    }
+    accountant = f"accountant {dp.get('accountant')}"
+    if problems:
+        return Verdict(**base, **numbers, status="fail", message=context + "; ".join(problems))
     return Verdict(
         **base,
-        status="pass" if ok else "fail",
-        observed=float(eps),
-        threshold=gate.max,
-        comparator="<=",
-        message=f"epsilon {eps} (delta {dp.get('delta')}, accountant "
-        f"{dp.get('accountant')}) {'<=' if ok else '>'} {gate.max}",
+        **numbers,
+        status="pass",
+        message=f"{context}trained with DP: epsilon {eps:.4g} (group of {k}: {group_eps:.4g}) "
+        f"<= {gate.max}, delta {delta} <= {cap:.3g}, {accountant}",
     )
 
 
+def _manifest_or_verdict(
+    gate: GovernanceGate, ev: Evidence, base: dict[str, Any]
+) -> tuple[dict[str, Any] | None, Verdict | None]:
+    """The recorded training manifest, or the verdict a gate gives without one: an
+    error, except for a base model under a policy that says the gate does not
+    apply to base models."""
+    training = ev.training()
+    if training.manifest is not None:
+        return training.manifest, None
+    if training.base and gate.base_models == "not_applicable":
+        return None, Verdict(
+            **base,
+            status="pass",
+            message="not applicable: the candidate has no adapter and no bound training "
+            "manifest, and the policy exempts base models from this gate",
+        )
+    hint = (
+        "; bind the fine-tune's manifest (`finegate eval --manifest FILE`), or exempt base "
+        "models in the policy (base_models: not_applicable)"
+        if training.base
+        else ""
+    )
+    return None, Verdict(
+        **base, status="error", message=f"no training manifest: {training.problem}{hint}"
+    )
+
+
+def training_data_digests(dataset: dict[str, Any]) -> dict[str, str]:
+    """The SHA-256 of each file a contamination check of this training data may
+    have read: the prepared train split (``train.jsonl``) and the input files."""
+    found = {}
+    train = (dataset.get("splits_sha256") or {}).get("train")
+    if train:
+        found[str(train)] = "the prepared train split"
+    for f in dataset.get("files") or []:
+        if f.get("sha256"):
+            found[str(f["sha256"])] = f"input file {f.get('name')}"
+    return found
+
+
 def _contamination(gate: GovernanceGate, ev: Evidence, base: dict[str, Any]) -> Verdict:
+    """The contamination check of the gate's suite (same suite hash) against the
+    data this fine-tune was trained on, as its recorded manifest names it."""
+    base = {**base, "suite": gate.suite}
     suite_hash = next((s["hash"] for s in ev.run["suites"] if s["id"] == gate.suite), None)
     if suite_hash is None:
         return Verdict(
+            **base, status="error", message=f"run {ev.run['id']} has no suite {gate.suite!r}"
+        )
+    manifest, missing = _manifest_or_verdict(gate, ev, base)
+    if manifest is None:
+        assert missing is not None
+        return missing
+    data = training_data_digests(manifest.get("dataset", {}))
+    if not data:
+        return Verdict(
             **base,
             status="error",
-            suite=gate.suite,
-            message=f"run {ev.run['id']} has no suite {gate.suite!r}",
+            message="the training manifest names no digest of its training data (trained "
+            "by an older finegate): train again, or check contamination by hand",
         )
-    manifest, _ = ev.manifest()
-    data_hash = (manifest or {}).get("dataset", {}).get("sha256")
     for run in ev.store.list_runs(limit=1000, kind="contamination"):
-        if not any(s["hash"] == suite_hash for s in run["suites"]):
-            continue
-        if data_hash and run["system"].get("data_sha256") not in (None, data_hash):
+        checked = run["system"].get("data_sha256")
+        if checked not in data or not any(s["hash"] == suite_hash for s in run["suites"]):
             continue
         m = {x.name: x for x in ev.store.metrics(run["id"]).get(gate.suite, [])}.get("contaminated")
         if m is None:
@@ -461,7 +535,6 @@ def _contamination(gate: GovernanceGate, ev: Evidence, base: dict[str, Any]) -> 
         return Verdict(
             **base,
             status="pass" if ok else "fail",
-            suite=gate.suite,
             metric="contaminated",
             observed=m.value,
             ci_low=m.ci_low,
@@ -472,16 +545,17 @@ def _contamination(gate: GovernanceGate, ev: Evidence, base: dict[str, Any]) -> 
             threshold=gate.max,
             decided_on=m.value,
             bound="point",
-            evidence={"contamination_run_id": run["id"]},
+            evidence={"contamination_run_id": run["id"], "training_data": data[checked]},
             message=f"{m.value:.1%} of the cases appear in the training data "
-            f"({'within' if ok else 'above'} the limit {gate.max:.1%})",
+            f"({data[checked]}; {'within' if ok else 'above'} the limit {gate.max:.1%})",
         )
+    named = ", ".join(f"{what} {digest[:12]}" for digest, what in data.items())
     return Verdict(
         **base,
         status="error",
-        suite=gate.suite,
-        message=f"no contamination check of suite {gate.suite!r} in the store: run "
-        "`finegate contamination --train DATA --suite ...`",
+        message=f"no contamination check of suite {gate.suite!r} against this fine-tune's "
+        f"training data ({named}) in the store: run `finegate contamination --train "
+        f"train.jsonl --suite {gate.suite}`",
     )
 
 
@@ -562,9 +636,45 @@ def _apply_severity(gate: Any, verdict: Verdict, policy: Policy, today: date) ->
     return verdict
 
 
+def _run_requirements(policy: Policy, evidence: Evidence) -> list[Verdict]:
+    """A cut-off run, or one of only the first N cases, is not evidence about the
+    suite: an error for each, unless the policy allows it."""
+    out = []
+    runs = [("candidate", evidence.run)]
+    if evidence.baseline is not None:
+        runs.append(("baseline", evidence.baseline))
+    for label, run in runs:
+        limit = (run.get("options") or {}).get("limit")
+        if limit and not policy.allow_limited_runs:
+            out.append(
+                Verdict(
+                    gate_id=f"requires:whole-suite:{label}",
+                    type="requirement",
+                    severity="block",
+                    status="error",
+                    message=f"the {label} run {run['id']} scored only the first {limit} cases "
+                    "(--limit); evaluate the whole suite, or allow it in the policy "
+                    "(allow_limited_runs: true)",
+                )
+            )
+        if run.get("status") != "complete" and not policy.allow_incomplete_runs:
+            out.append(
+                Verdict(
+                    gate_id=f"requires:complete-run:{label}",
+                    type="requirement",
+                    severity="block",
+                    status="error",
+                    message=f"the {label} run {run['id']} is {run.get('status')}, not complete: "
+                    "resume it (the same command), or allow it in the policy "
+                    "(allow_incomplete_runs: true)",
+                )
+            )
+    return out
+
+
 def evaluate(policy: Policy, evidence: Evidence) -> PolicyVerdict:
     """Every gate of ``policy`` on the evidence, and the overall verdict."""
-    verdicts: list[Verdict] = []
+    verdicts: list[Verdict] = _run_requirements(policy, evidence)
     missing_suites = [s for s in policy.suites if s not in _suite_ids(evidence.run)]
     for suite in missing_suites:
         verdicts.append(

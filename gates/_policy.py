@@ -64,7 +64,12 @@ class ThresholdGate(_Gate):
     min: float | None = None
     max: float | None = None
     decide_on: Bound | None = None
-    min_n: int = Field(1, ge=1)
+    min_n: int = Field(
+        30,
+        ge=1,
+        description="the fewest cases a decision rests on; below 30 an interval says little, "
+        "and at 1 it has no width at all (lower it explicitly if you must)",
+    )
 
     @model_validator(mode="after")
     def _one_limit(self) -> ThresholdGate:
@@ -86,7 +91,12 @@ class BaselineGate(_Gate):
     margin: float = Field(ge=0.0, description="how much worse than the baseline is acceptable")
     relative: bool = Field(False, description="margin as a fraction of the baseline's value")
     higher_is_better: bool = True
-    min_n: int = Field(1, ge=1)
+    min_n: int = Field(
+        30,
+        ge=1,
+        description="the fewest cases a decision rests on; below 30 an interval says little, "
+        "and at 1 it has no width at all (lower it explicitly if you must)",
+    )
     decide_on: Literal["interval", "point"] = Field(
         "interval",
         description="interval: the paired CI's bound must stay within the margin "
@@ -110,18 +120,41 @@ class GovernanceGate(_Gate):
         "base_model",
         "toxicity_backend",
     ]
-    max: float | None = Field(None, description="epsilon ceiling, or contamination rate limit")
+    max: float | None = Field(
+        None,
+        description="epsilon, dp_if_pii: the ceiling on the group epsilon (k x epsilon for "
+        "a record that occurs k times); contamination: the rate limit",
+    )
+    max_delta: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="epsilon, dp_if_pii: the loosest delta accepted [default: 1 / (10 x "
+        "training examples)]",
+    )
+    require_secure_rng: bool = Field(
+        False,
+        description="epsilon, dp_if_pii: the noise must come from a cryptographically secure "
+        "generator (opacus' secure_mode)",
+    )
     suite: str | None = Field(None, description="contamination: the evaluation suite checked")
     approvers: list[str] = Field(default_factory=list, description="approval: who must approve")
     base_model: str | None = Field(None, description="base_model: name or weights hash")
     backend: str | None = Field(
         None, description="toxicity_backend: the toxicity backend the run's scores must come from"
     )
+    base_models: Literal["error", "not_applicable"] = Field(
+        "error",
+        description="provenance, dp_if_pii, epsilon, contamination: a candidate with no "
+        "adapter and no bound training manifest is an error (nothing says what it was "
+        "trained on), unless the policy says the gate does not apply to base models",
+    )
 
     @model_validator(mode="after")
     def _needs(self) -> GovernanceGate:
         need = {
             "epsilon": ["max"],
+            "dp_if_pii": ["max"],
             "contamination": ["max", "suite"],
             "approval": ["approvers"],
             "base_model": ["base_model"],
@@ -157,6 +190,12 @@ class Policy(BaseModel):
     suites: list[str] = Field(default_factory=list, description="suites the run must hold")
     gates: list[Gate] = Field(min_length=1)
     waivers: list[Waiver] = Field(default_factory=list)
+    allow_limited_runs: bool = Field(
+        False, description="decide on runs of only the first N cases (`--limit`)"
+    )
+    allow_incomplete_runs: bool = Field(
+        False, description="decide on runs that were cut off before every case was scored"
+    )
 
     @field_validator("version", mode="before")
     @classmethod
@@ -211,9 +250,20 @@ class Policy(BaseModel):
         """The validated content the hash covers. A field added to the schema later
         enters it only where a policy uses it, so existing policies keep their hash."""
         data = self.model_dump(mode="json")
+        for key in ("allow_limited_runs", "allow_incomplete_runs"):
+            if not data.get(key):
+                data.pop(key, None)
         for gate in data["gates"]:
             if gate.get("type") == "baseline" and not gate.get("superior"):
                 gate.pop("superior", None)
+            if gate.get("type") == "governance":
+                for key, default in (
+                    ("base_models", "error"),
+                    ("max_delta", None),
+                    ("require_secure_rng", False),
+                ):
+                    if gate.get(key) == default:
+                        gate.pop(key, None)
         return data
 
     def hash(self) -> str:

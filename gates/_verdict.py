@@ -34,6 +34,7 @@ class Verdict:
     p_value: float | None = None
     waiver: dict[str, Any] | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()  # what a reader should know about the numbers
 
     @property
     def blocking(self) -> bool:
@@ -68,6 +69,7 @@ class Verdict:
                 f"  non-inferiority margin {self.margin} ({kind}); test {self.test}"
                 + (f", p={self.p_value:.4g}" if self.p_value is not None else "")
             )
+        parts += [f"  note: {flag}" for flag in self.flags]
         if self.waiver:
             parts.append(
                 f"  waiver: {self.waiver['owner']}: {self.waiver['reason']} "

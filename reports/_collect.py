@@ -18,7 +18,7 @@ from finegate.harness.core import last_turn_text
 from finegate.harness.registry import records as audit_records
 from finegate.harness.registry import verify_chain
 from finegate.harness.store import Store
-from finegate.harness.system import innermost
+from finegate.harness.system import innermost, recorded_training
 
 FLIPPED_SHOWN = 12
 
@@ -44,11 +44,9 @@ class Redactor:
 
 
 def _manifest(run: dict[str, Any]) -> dict[str, Any] | None:
-    adapter = innermost(run["system"]).get("adapter")
-    path = Path(adapter) / "training_manifest.json" if adapter else None
-    if path is None or not path.is_file():
-        return None
-    return json.loads(path.read_text("utf-8"))
+    """The training manifest the run recorded (a changed file on disk shows none:
+    the report describes what was evaluated)."""
+    return recorded_training(run).manifest
 
 
 def collect(

@@ -29,6 +29,7 @@ def run_and_report(
     no_cache: bool,
     no_resume: bool,
     as_json: bool,
+    manifest: str | None = None,
 ) -> None:
     from finegate.harness.core import progress_bar
     from finegate.harness.run import RunOptions, run_suites
@@ -37,7 +38,13 @@ def run_and_report(
     suites = [resolve_suite(ref) for ref in suite_refs]
     store = open_store(store_location)
     options = RunOptions(
-        seed=seed, limit=limit, label=label, kind=kind, use_cache=not no_cache, resume=not no_resume
+        seed=seed,
+        limit=limit,
+        label=label,
+        kind=kind,
+        use_cache=not no_cache,
+        resume=not no_resume,
+        manifest=manifest,
     )
     with progress_bar(enabled=not as_json) as on_progress:
         result = run_suites(system, suites, store, options, on_progress=on_progress)
@@ -73,6 +80,13 @@ def run_and_report(
 @click.option(
     "--no-resume", is_flag=True, help="Start a new run even if an identical one was cut off."
 )
+@click.option(
+    "--manifest",
+    default=None,
+    help="Bind this training manifest (file, or its folder) to the run: for a fine-tune "
+    "with no adapter folder (an endpoint, a merged model), so governance gates can read "
+    "what it was trained on.",
+)
 @store_option
 @json_option
 def eval_command(
@@ -89,6 +103,7 @@ def eval_command(
     label: str | None,
     no_cache: bool,
     no_resume: bool,
+    manifest: str | None,
     store: str | None,
     as_json: bool,
 ) -> None:
@@ -105,6 +120,7 @@ def eval_command(
         no_cache=no_cache,
         no_resume=no_resume,
         as_json=as_json,
+        manifest=manifest,
     )
 
 

@@ -4,17 +4,15 @@ leak rate of the same model."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from finegate.harness.core import InputError, MetricValue
 from finegate.harness.privacy._runs import HEADLINES, PRIVACY_KINDS, latest_privacy_runs
 from finegate.harness.store import Store
-from finegate.harness.system import innermost
+from finegate.harness.system import recorded_training
 
 
 def _metric(store: Store, run_id: str, suite: str, name: str) -> MetricValue | None:
@@ -22,15 +20,9 @@ def _metric(store: Store, run_id: str, suite: str, name: str) -> MetricValue | N
 
 
 def _epsilon(run: dict[str, Any]) -> float | None:
-    adapter = innermost(run["system"]).get("adapter")
-    path = Path(adapter) / "training_manifest.json" if adapter else None
-    if path is None or not path.is_file():
-        return None
-    try:
-        dp = json.loads(path.read_text("utf-8")).get("dp") or {}
-    except ValueError:
-        return None
-    eps = dp.get("epsilon")
+    """The epsilon the run's recorded training manifest states."""
+    manifest = recorded_training(run).manifest or {}
+    eps = (manifest.get("dp") or {}).get("epsilon")
     return float(eps) if eps is not None else None
 
 

@@ -13,7 +13,6 @@ from finegate.harness.core import lazy_exports
 
 _EXPORTS = {
     "ModelVersion": "_versions",
-    "MANIFEST_FILE": "_versions",
     "lineage_of": "_versions",
     "parse_ref": "_versions",
     "Registry": "_base",

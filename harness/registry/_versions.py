@@ -4,15 +4,11 @@ dataset, DP epsilon and delta)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from finegate.harness.core import InputError, sha256_json
+from finegate.harness.core import InputError
 from finegate.harness.system import innermost
-
-MANIFEST_FILE = "training_manifest.json"
 
 
 @dataclass(frozen=True)
@@ -33,8 +29,8 @@ class ModelVersion:
 
 
 def lineage_of(system: dict[str, Any]) -> dict[str, Any]:
-    """What a version is made of, from a system description (and the training
-    manifest in its adapter folder, when there is one)."""
+    """What a version is made of, from the system description its run recorded,
+    with the training manifest the run bound (never the file on disk now)."""
     inner = innermost(system)
     lineage: dict[str, Any] = {
         "base_model": inner.get("model"),
@@ -46,15 +42,15 @@ def lineage_of(system: dict[str, Any]) -> dict[str, Any]:
         "dataset_sha256": None,
         "dp": None,
     }
-    adapter = inner.get("adapter")
-    if adapter and (Path(adapter) / MANIFEST_FILE).is_file():
-        manifest = json.loads((Path(adapter) / MANIFEST_FILE).read_text("utf-8"))
+    training = system.get("training") or {}
+    manifest = training.get("manifest")
+    if manifest:
         lineage.update(
             {
                 "training_manifest": manifest,
-                "training_manifest_sha256": sha256_json(manifest),
+                "training_manifest_sha256": training.get("sha256"),
                 "dataset_sha256": manifest.get("dataset", {}).get("sha256"),
-                "dp": {k: manifest["dp"][k] for k in ("epsilon", "delta", "accountant")}
+                "dp": {k: manifest["dp"].get(k) for k in ("epsilon", "delta", "accountant")}
                 if manifest.get("dp")
                 else None,
             }

@@ -27,7 +27,7 @@ from finegate.harness.run._records import _records_of_cases, _records_of_lm_eval
 from finegate.harness.scorer import compute_metrics
 from finegate.harness.store import Store
 from finegate.harness.suite import Suite
-from finegate.harness.system import System
+from finegate.harness.system import System, training_evidence
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class RunOptions:
     use_cache: bool = True
     resume: bool = True
     progress: bool = True
+    manifest: str | None = None  # a training manifest to bind to a system with no adapter
 
     def key_fields(self) -> dict[str, Any]:
         """The options that change results (and so name a resumable run)."""
@@ -103,6 +104,7 @@ def run_suites(
     random.seed(options.seed)
     started = time.perf_counter()
     description = system.describe()
+    description["training"] = training_evidence(description, options.manifest)
     selected = {s.id: _select(s, options.limit) for s in suites}
     suite_info = [{**s.describe(), "n_cases": len(selected[s.id])} for s in suites]
     run_key = sha256_json(
@@ -110,6 +112,7 @@ def run_suites(
             "fingerprint": system.fingerprint(),
             "execution": system.execution_key(),
             "suites": [(s.id, s.hash) for s in suites],
+            "training": description["training"].get("sha256"),
             **options.key_fields(),
         }
     )

@@ -7,7 +7,14 @@ from typing import Any
 from finegate.harness.pipeline import PipelineContext, step
 
 
-@step("evaluate")
+def suites_content(context: PipelineContext) -> dict[str, str]:
+    """The suites by content: a suite whose cases or scorers changed is evaluated again."""
+    from finegate.harness.suite import resolve_suite
+
+    return {ref: resolve_suite(ref).hash for ref in context.get("suites") or []}
+
+
+@step("evaluate", content=suites_content)
 def evaluate_step(context: PipelineContext) -> dict[str, Any]:
     """The prompted baseline and every candidate on every suite the policy requires."""
     from finegate.harness.core import progress_bar

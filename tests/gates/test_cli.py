@@ -54,5 +54,5 @@ def test_policy_check_and_list(tmp_path):
     bad.write_text("id: x\nversion: 1\ngates: []\n")
     checked = runner.invoke(cli, ["policy", "check", "default", str(bad)])
     assert checked.exit_code == 2
-    assert "default: ok (default v1" in checked.output
+    assert "default: ok (default v2" in checked.output
     assert f"{bad}:3: gates: List should have at least 1 item" in checked.output

@@ -2,6 +2,7 @@
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -150,37 +151,43 @@ def test_warn_severity_and_waivers(runs, tmp_path):
     assert later.gates[1].status == "fail"
 
 
-def _run_with_adapter(runs, tmp_path, manifest, model="smollm2-135m-instruct"):
+def _run_with_adapter(runs, tmp_path, manifest, model="smollm2-135m-instruct", bound=None):
+    """A run of a fine-tune whose adapter folder holds ``manifest`` (as training
+    writes it, with the adapter's hash), recorded as the runner records it."""
+    from finegate.harness.system import adapter_weights_sha256, training_evidence
+
     adapter = tmp_path / f"adapter-{len(list(tmp_path.glob('adapter-*')))}"
     adapter.mkdir()
+    (adapter / "adapter_config.json").write_text('{"peft_type": "LORA"}')
     if manifest is not None:
+        manifest = {"adapter_sha256": adapter_weights_sha256(adapter), **manifest}
         (adapter / "training_manifest.json").write_text(json.dumps(manifest))
     suite = runs.store.get_run(runs.good)["suites"]
-    return runs.store.create_run(
+    inner = {
+        "type": "hf",
+        "model": model,
+        "weights_hash": "ab" * 32,
+        "adapter": None if bound else str(adapter),
+        "fingerprint": "e" * 64,
+    }
+    system = {"type": "prompted", "name": "x", "fingerprint": "f" * 64, "inner": inner}
+    system["training"] = training_evidence(system, bound)
+    run_id = runs.store.create_run(
         run_key="k",
         label=None,
         kind="eval",
         suites=suite,
         environment={},
         options={},
-        system={
-            "type": "prompted",
-            "name": "x",
-            "fingerprint": "f" * 64,
-            "inner": {
-                "type": "hf",
-                "model": model,
-                "weights_hash": "ab" * 32,
-                "adapter": str(adapter),
-                "fingerprint": "e" * 64,
-            },
-        },
+        system=system,
     )
+    runs.store.finish_run(run_id, status="complete", timings={})
+    return run_id
 
 
 GOVERNANCE = (
     "  - {id: provenance, check: provenance}\n"
-    "  - {id: dp, check: dp_if_pii}\n"
+    "  - {id: dp, check: dp_if_pii, max: 8}\n"
     "  - {id: eps, check: epsilon, max: 8}\n"
     "  - {id: base, check: base_model, base_model: smollm2-135m-instruct}\n"
 )
@@ -188,7 +195,11 @@ GOVERNANCE = (
 
 def test_governance_gates_read_the_training_manifest(runs, tmp_path):
     clean = {
-        "dataset": {"provenance": {"missing": 0}, "pii": {"total": 3, "scrubbed": False}},
+        "dataset": {
+            "provenance": {"missing": 0},
+            "pii": {"total": 3, "scrubbed": False},
+            "counts": {"train": 1000},
+        },
         "dp": {"epsilon": 7.9, "delta": 1e-5, "accountant": "prv"},
     }
     run = _run_with_adapter(runs, tmp_path, clean)
@@ -206,31 +217,130 @@ def test_governance_gates_read_the_training_manifest(runs, tmp_path):
     run = _run_with_adapter(runs, tmp_path, None)
     missing = decide(runs, tmp_path, GOVERNANCE, run=run).gates
     assert missing[0].status == "error" and "training_manifest.json not found" in missing[0].message
+    other = _run_with_adapter(runs, tmp_path, {**clean, "adapter_sha256": "0" * 64})
+    wrong = decide(runs, tmp_path, GOVERNANCE, run=other).gates
+    assert wrong[0].status == "error" and "describes another adapter" in wrong[0].message
 
 
-def test_approvals_and_contamination(runs, tmp_path):
+def _dp_run(runs, tmp_path, *, epsilon=2.0, delta=1e-5, train=1000, repeats=1, secure=False):
+    dataset = {
+        "pii": {"total": 4, "scrubbed": False},
+        "counts": {"train": train},
+        "group_privacy": {"max_record_repeats": repeats},
+    }
+    dp = {"epsilon": epsilon, "delta": delta, "accountant": "prv", "secure_mode": secure}
+    return _run_with_adapter(runs, tmp_path, {"dataset": dataset, "dp": dp})
+
+
+def test_dp_gates_bound_delta_the_group_epsilon_and_the_generator(runs, tmp_path):
+    gates = "  - {id: eps, check: epsilon, max: 8}\n  - {id: dp, check: dp_if_pii, max: 3}\n"
+
+    def decided(**kw):
+        gates_ = decide(runs, tmp_path, gates, run=_dp_run(runs, tmp_path, **kw)).gates
+        return {g.gate_id: g for g in gates_}
+
+    fine = decided()
+    assert fine["eps"].status == "pass" and fine["dp"].status == "pass"
+    assert fine["eps"].evidence["delta_cap"] == pytest.approx(1e-4)  # 1 / (10 x 1000)
+    loose = decided(delta=1 / 1000)  # 1 / N: the loosest value anyone uses
+    assert (
+        loose["eps"].status == "fail"
+        and "delta 0.001 is looser than 0.0001" in loose["eps"].message
+    )
+    repeated = decided(repeats=3)  # a record left 3 times: 3 x 2.0 = 6.0, above the PII gate's 3
+    assert repeated["eps"].status == "pass" and repeated["eps"].observed == pytest.approx(6.0)
+    assert repeated["dp"].status == "fail" and "group epsilon 3 x 2 = 6" in repeated["dp"].message
+    high = decided(epsilon=5.0)  # dp_if_pii no longer passes at any epsilon
+    assert high["dp"].status == "fail" and "epsilon 5 is above the ceiling 3" in high["dp"].message
+    secure = gates.replace("max: 8}", "max: 8, require_secure_rng: true}")
+    plain = decide(runs, tmp_path, secure, run=_dp_run(runs, tmp_path)).gates[0]
+    assert plain.status == "fail" and "not cryptographically secure" in plain.message
+    strong = decide(runs, tmp_path, secure, run=_dp_run(runs, tmp_path, secure=True)).gates[0]
+    assert strong.status == "pass"
+    explicit = gates.replace("max: 8}", "max: 8, max_delta: 0.01}")
+    assert (
+        decide(runs, tmp_path, explicit, run=_dp_run(runs, tmp_path, delta=1e-3)).gates[0].status
+        == "pass"
+    )
+
+
+def test_approvals(runs, tmp_path):
+    gates = "  - {id: approved, check: approval, approvers: [risk-officer, dpo]}\n"
+    none = decide(runs, tmp_path, gates)
+    assert none.gates[0].status == "fail" and "risk-officer, dpo" in none.gates[0].message
+    approvals = [{"by": "risk-officer"}, {"by": "dpo"}]
+    assert decide(runs, tmp_path, gates, approvals=approvals).gates[0].status == "pass"
+
+
+def _trained_on(tmp_path, name, rows):
+    from finegate.harness.core import sha256_file
+
+    data = tmp_path / name
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return data, {"dataset": {"files": [{"name": name, "sha256": sha256_file(data)}]}}
+
+
+def test_contamination_is_checked_against_the_fine_tunes_own_training_data(runs, tmp_path):
     from finegate.harness.data import check_contamination
     from finegate.harness.suite import load_suite
 
+    suite = load_suite(runs.suite_dir)
+    gate = "  - {id: clean, check: contamination, suite: test/triage, max: 0.0}\n"
+    leaky, leaky_manifest = _trained_on(
+        tmp_path, "leaky.jsonl", [{"prompt": "request 7", "completion": "shipping"}]
+    )
+    clean, clean_manifest = _trained_on(
+        tmp_path, "clean.jsonl", [{"prompt": "a refund for a lamp", "completion": "billing"}]
+    )
+    leaky_run = _run_with_adapter(runs, tmp_path, leaky_manifest)
+    clean_run = _run_with_adapter(runs, tmp_path, clean_manifest)
+    unchecked = decide(runs, tmp_path, gate, run=leaky_run).gates[0]
+    assert unchecked.status == "error" and "input file leaky.jsonl" in unchecked.message
+    check_contamination(clean, suite, runs.store)  # the other fine-tune's data: does not count
+    assert decide(runs, tmp_path, gate, run=leaky_run).gates[0].status == "error"
+    check_contamination(leaky, suite, runs.store)
+    found = decide(runs, tmp_path, gate, run=leaky_run).gates[0]
+    assert found.status == "fail" and found.observed == pytest.approx(1 / 60)
+    assert found.evidence["training_data"] == "input file leaky.jsonl"
+    passed = decide(runs, tmp_path, gate, run=clean_run).gates[0]
+    assert passed.status == "pass" and passed.observed == 0.0
+    tolerant = gate.replace("max: 0.0", "max: 0.05")
+    assert decide(runs, tmp_path, tolerant, run=leaky_run).gates[0].status == "pass"
+
+
+def test_a_base_model_has_no_training_evidence_unless_the_policy_exempts_it(runs, tmp_path):
     gates = (
-        "  - {id: approved, check: approval, approvers: [risk-officer, dpo]}\n"
+        "  - {id: provenance, check: provenance}\n"
+        "  - {id: eps, check: epsilon, max: 8}\n"
         "  - {id: clean, check: contamination, suite: test/triage, max: 0.0}\n"
     )
-    none = decide(runs, tmp_path, gates)
-    assert none.gates[0].status == "fail" and "risk-officer, dpo" in none.gates[0].message
-    assert none.gates[1].status == "error" and "finegate contamination" in none.gates[1].message
-    train = tmp_path / "train.jsonl"
-    train.write_text(json.dumps({"prompt": "request 7", "completion": "shipping"}) + "\n")
-    check_contamination(train, load_suite(runs.suite_dir), runs.store)
-    approvals = [{"by": "risk-officer"}, {"by": "dpo"}]
-    later = decide(runs, tmp_path, gates, approvals=approvals)
-    assert later.gates[0].status == "pass"
-    assert later.gates[1].status == "fail" and later.gates[1].observed == pytest.approx(1 / 60)
-    assert later.gates[1].evidence["contamination_run_id"]
-    tolerant = decide(
-        runs, tmp_path, "  - {id: clean, check: contamination, suite: test/triage, max: 0.05}\n"
-    )
-    assert tolerant.gates[0].status == "pass"
+    strict = decide(runs, tmp_path, gates)  # runs.good: a system with no adapter
+    assert [g.status for g in strict.gates] == ["error"] * 3
+    assert "finegate eval --manifest" in strict.gates[0].message
+    exempt = gates.replace("}\n", ", base_models: not_applicable}\n")
+    assert [g.status for g in decide(runs, tmp_path, exempt).gates] == ["pass"] * 3
+    lax = load_policy(write_policy(tmp_path / "p.yaml", gates))
+    assert "base_models" not in json.dumps(lax.hashed_content())  # old policies keep their hash
+
+
+def test_gates_read_the_manifest_the_run_recorded_not_the_file_now(runs, tmp_path):
+    run = _dp_run(runs, tmp_path, epsilon=7.9)
+    gates = "  - {id: eps, check: epsilon, max: 8}\n"
+    assert decide(runs, tmp_path, gates, run=run).gates[0].status == "pass"
+    path = Path(runs.store.get_run(run)["system"]["training"]["path"])
+    edited = json.loads(path.read_text())
+    edited["dp"]["epsilon"] = 0.5  # edited after the evaluation
+    path.write_text(json.dumps(edited))
+    gate = decide(runs, tmp_path, gates, run=run).gates[0]
+    assert gate.status == "error" and "changed after run" in gate.message
+
+
+def test_a_manifest_bound_to_an_endpoint_is_read_like_an_adapters(runs, tmp_path):
+    manifest = tmp_path / "bound.json"
+    manifest.write_text(json.dumps({"dataset": {"provenance": {"missing": 4}}}))
+    run = _run_with_adapter(runs, tmp_path, None, bound=str(manifest))
+    gate = decide(runs, tmp_path, "  - {id: p, check: provenance}\n", run=run).gates[0]
+    assert gate.status == "fail" and "4 training examples lack provenance" in gate.message
 
 
 def test_verdicts_are_stored_with_the_policy_hash(runs, tmp_path):
@@ -240,3 +350,60 @@ def test_verdicts_are_stored_with_the_policy_hash(runs, tmp_path):
     assert stored["status"] == "pass" and stored["gates"][0]["gate_id"] == "acc"
     fingerprint = runs.store.get_run(runs.good)["fingerprint"]
     assert runs.store.verdicts(fingerprint=fingerprint, policy_hash=verdict.policy_hash)
+
+
+def test_thin_evidence_is_not_decided_on(runs, tmp_path):
+    from finegate.harness import RunOptions, load_suite, run_suites
+
+    from .conftest import rules
+
+    suite = load_suite(runs.suite_dir)
+    limited = run_suites(rules(20), [suite], runs.store, RunOptions(limit=20, progress=False))
+    gate = f"  - id: acc\n{ACC}    min: 0.5\n"
+    refused = decide(runs, tmp_path, gate, run=limited.run_id)
+    assert refused.status == "error"
+    assert refused.gates[0].gate_id == "requires:whole-suite:candidate"
+    assert "only the first 20 cases (--limit)" in refused.gates[0].message
+    assert refused.gates[1].status == "error" and "the gate needs at least 30" in (
+        refused.gates[1].message
+    )  # min_n is 30 unless the policy lowers it
+    allowed = decide(
+        runs,
+        tmp_path,
+        gate + "    min_n: 20\n",
+        run=limited.run_id,
+        extra="allow_limited_runs: true\n",
+    )
+    assert allowed.status == "pass" and [g.gate_id for g in allowed.gates] == ["acc"]
+    cut = runs.store.create_run(
+        run_key="cut",
+        label=None,
+        kind="eval",
+        system=runs.store.get_run(runs.good)["system"],
+        suites=runs.store.get_run(runs.good)["suites"],
+        environment={},
+        options={},
+    )
+    unfinished = decide(runs, tmp_path, gate, run=cut)
+    assert unfinished.gates[0].gate_id == "requires:complete-run:candidate"
+    assert "is running, not complete" in unfinished.gates[0].message
+
+
+def test_a_zero_width_interval_is_flagged(runs, tmp_path):
+    from finegate.gates._engine import ZERO_WIDTH
+    from finegate.harness import CallableSystem, RunOptions, load_suite, run_suites
+
+    def right(prompt):
+        i = int(prompt[-1].content.split()[-1])
+        return ["billing", "shipping", "account_access"][i % 3]
+
+    suite = load_suite(runs.suite_dir)
+    perfect = run_suites(
+        CallableSystem(right, name="always-right"), [suite], runs.store, RunOptions(progress=False)
+    ).run_id
+    wilson = decide(runs, tmp_path, f"  - id: acc\n{ACC}    min: 0.5\n", run=perfect).gates[0]
+    assert wilson.status == "pass" and wilson.flags == ()  # 60 of 60: Wilson [0.94, 1.0]
+    f1 = "  - {id: f1, suite: test/triage, metric: category.macro_f1, min: 0.5}\n"
+    (flat,) = decide(runs, tmp_path, f1, run=perfect).gates  # every resample scores 1.0
+    assert flat.status == "pass" and flat.ci_low == flat.ci_high == 1.0
+    assert flat.flags == (ZERO_WIDTH,) and "note: the interval has zero width" in flat.explain()

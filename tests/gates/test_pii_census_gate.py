@@ -4,6 +4,7 @@ import json
 
 from finegate.harness.data import scan_data
 from finegate.harness.pii import PIIScanner
+from finegate.harness.system import adapter_weights_sha256, training_evidence
 from tests.pii_data import write_pii_training_data
 
 
@@ -18,10 +19,13 @@ def test_dp_if_pii_gate_reads_the_census(tmp_path):
 
     def verdict(pii, files, census_data):
         manifest = {"dataset": {"pii": pii, "files": files}, "dp": None}
+        manifest["adapter_sha256"] = adapter_weights_sha256(adapter)
         (adapter / "training_manifest.json").write_text(json.dumps(manifest))
-        run = {"id": "r", "system": {"adapter": str(adapter)}, "suites": []}
+        system = {"adapter": str(adapter)}
+        system["training"] = training_evidence(system, None)  # as the run records it
+        run = {"id": "r", "system": system, "suites": []}
         ev = Evidence(store=None, run=run, data_census=census_data)
-        return _governance(GovernanceGate(id="dp", check="dp_if_pii"), ev)
+        return _governance(GovernanceGate(id="dp", check="dp_if_pii", max=8.0), ev)
 
     off = {"total": 0, "scrubbed": False, "scanner": None}
     same = [{"sha256": census["sha256"]}]

@@ -239,14 +239,22 @@ def test_judge_agrees_with_humans_and_a_gate_holds_the_win_rate(runs, tmp_path) 
                     "metric": "win",
                     "min": 0.5,
                     "decide_on": "point",
+                    "min_n": 12,  # twelve reviewed cases: lowered from 30 on purpose
                 },
-                {"id": "preference", "suite": "review", "metric": "preference", "min": 0.6},
+                {
+                    "id": "preference",
+                    "suite": "review",
+                    "metric": "preference",
+                    "min": 0.6,
+                    "min_n": 12,
+                },
                 {
                     "id": "raters-agree",
                     "suite": "review",
                     "metric": "agreement.cohen_kappa",
                     "min": 0.35,  # kappa 5/13 = 0.385
                     "decide_on": "point",
+                    "min_n": 12,
                 },
             ],
         }

@@ -323,10 +323,10 @@ def test_latency_and_cost_of_an_endpoint_gate_through_the_engine(
 id: serving
 version: 1
 gates:
-  - {id: p99, suite: t/cost, metric: latency.p99, max: 30.0}
-  - {id: speed, suite: t/cost, metric: latency.tokens_per_s, min: 0.001, decide_on: point}
-  - {id: cost-ok, suite: t/cost, metric: cost.per_1000_requests, max: 0.05}
-  - {id: cost-tight, suite: t/cost, metric: cost.per_1000_requests, max: 0.04}
+  - {id: p99, suite: t/cost, metric: latency.p99, max: 30.0, min_n: 1}
+  - {id: speed, suite: t/cost, metric: latency.tokens_per_s, min: 0.001, decide_on: point, min_n: 1}
+  - {id: cost-ok, suite: t/cost, metric: cost.per_1000_requests, max: 0.05, min_n: 1}
+  - {id: cost-tight, suite: t/cost, metric: cost.per_1000_requests, max: 0.04, min_n: 1}
 """
         )
     )
