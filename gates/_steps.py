@@ -8,6 +8,7 @@ promote each candidate as the release rules say, re-checking the verdicts.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from finegate.harness.pipeline import PipelineContext, step
@@ -58,7 +59,24 @@ def gate_step(context: PipelineContext) -> dict[str, Any]:
     return {"verdicts": verdicts}
 
 
-@step("promote")
+def release_content(context: PipelineContext) -> dict[str, Any] | None:
+    """The trust root file and the release rules it verifies, by content: promotion
+    under changed rules is decided again."""
+    from finegate.harness.core import sha256_file
+    from finegate.harness.registry.trust import current_rules, load_trust_root, rules_digest
+    from finegate.harness.store import Store
+
+    trust_root = context.get("trust_root")
+    if not trust_root or not Path(trust_root).is_file():
+        return None
+    rules = current_rules(Store(context.get("store")), load_trust_root(trust_root))
+    return {
+        "trust_root": sha256_file(trust_root, use_cache=False),
+        "rules": rules_digest(rules) if rules else None,
+    }
+
+
+@step("promote", content=release_content)
 def promote_step(context: PipelineContext) -> dict[str, Any]:
     """Promote every candidate the release rules allow; the others are refused, with
     every reason."""

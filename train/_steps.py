@@ -35,23 +35,61 @@ def _recipes(context: PipelineContext) -> list[tuple[Path, Any, Any]]:
     return out
 
 
-@step("prepare")
+def recipes_content(context: PipelineContext) -> dict[str, Any]:
+    """What the recipes read: each recipe's validated content, its data file (or
+    the suite it draws on) and its template file, by content."""
+    from finegate.harness.core import sha256_file
+    from finegate.harness.suite import resolve_suite
+
+    def digest(ref: str | None, base: Path) -> str | None:
+        if not ref:
+            return None
+        file = Path(ref) if Path(ref).is_absolute() else base / ref
+        return sha256_file(file, use_cache=False) if file.is_file() else None
+
+    out = {}
+    for path, recipe, _ in _recipes(context):
+        base = path.resolve().parent
+        out[recipe.id] = {
+            "recipe": recipe.hash(),
+            "data": digest(recipe.data.path, base),
+            "suite": resolve_suite(recipe.data.suite).hash if recipe.data.suite else None,
+            "template": digest(recipe.template, base),
+        }
+    return out
+
+
+@step("prepare", content=recipes_content)
 def prepare_step(context: PipelineContext) -> dict[str, Any]:
-    """Validate every recipe and prepare its data (dedup, PII census, split, manifest)."""
+    """Validate every recipe, prepare its data (dedup, PII census, split, manifest)
+    into the work folder, and check the evaluation suites for contamination by it:
+    the check the contamination gate links to the fine-tune through its manifest."""
+    from finegate.harness.data import check_contamination
+    from finegate.harness.store import Store
+    from finegate.harness.suite import resolve_suite
     from finegate.train._run import prepare_for_recipe
 
+    store = Store(context.get("store"))
+    suites = [resolve_suite(ref) for ref in context.get("suites") or []]
     datasets = {}
     for path, recipe, _ in _recipes(context):
         data = prepare_for_recipe(recipe, path.resolve().parent)
+        folder = data.write(Path(context.get("workdir")) / "data" / recipe.id)
+        checks = {
+            suite.id: check_contamination(folder / "train.jsonl", suite, store).run_id
+            for suite in suites
+        }
         datasets[recipe.id] = {
             "sha256": data.hash,
             "counts": data.manifest["counts"],
             "pii_total": data.manifest["pii"].get("total", 0),
+            "folder": str(folder),
+            "contamination_runs": checks,
         }
     return {"datasets": datasets}
 
 
-@step("train")
+@step("train", content=recipes_content)
 def train_step(context: PipelineContext) -> dict[str, Any]:
     """Train each recipe into the work folder; a finished adapter is reused."""
     from finegate.harness.core import progress_bar

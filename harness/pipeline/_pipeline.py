@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finegate.harness.core import FinegateError, PluginRegistry, atomic_write_text
+from finegate.harness.core import FinegateError, PluginRegistry, atomic_write_text, sha256_json
 
 Step = Callable[["PipelineContext"], dict[str, Any]]
 
@@ -39,8 +39,27 @@ class StepFailed(FinegateError):
         super().__init__(f"pipeline stopped at step {step!r}: {reason}")
 
 
-def step(name: str) -> Callable[[Step], Step]:
-    return pipeline_steps.decorator(name)
+def step(
+    name: str, *, content: Callable[[PipelineContext], Any] | None = None
+) -> Callable[[Step], Step]:
+    """Register a step. ``content`` digests what the step reads beyond the inputs'
+    own values (a recipe's file and data, a suite's cases, a trust root): a re-run
+    whose digest differs re-runs the step and every step after it, instead of
+    printing results computed from what is no longer there."""
+
+    def wrap(fn: Step) -> Step:
+        fn.content_digest = content  # type: ignore[attr-defined]
+        return pipeline_steps.decorator(name)(fn)
+
+    return wrap
+
+
+def content_digests(context: PipelineContext, steps: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    out = {}
+    for name in steps:
+        digest = getattr(pipeline_steps.get(name), "content_digest", None)
+        out[name] = sha256_json(digest(context)) if digest is not None else None
+    return out
 
 
 @dataclass
@@ -62,10 +81,17 @@ def run_pipeline(
     context: PipelineContext, steps: tuple[str, ...] | list[str], state_path: Path | None = None
 ) -> PipelineContext:
     done: dict[str, Any] = {}
+    digests = content_digests(context, steps)
     if state_path is not None and state_path.is_file():
         saved = json.loads(state_path.read_text("utf-8"))
         if saved.get("inputs") == _jsonable(context.inputs):
-            done = saved.get("results", {})
+            for name in steps:  # reuse up to the first step whose content changed
+                if name not in saved.get("results", {}):
+                    break
+                if saved.get("digests", {}).get(name) != digests[name]:
+                    context.log(f"[{name}] what it reads changed since the last run: run again")
+                    break
+                done[name] = saved["results"][name]
     for name in steps:
         if name in done:
             context.results[name] = done[name]
@@ -85,7 +111,11 @@ def run_pipeline(
             atomic_write_text(
                 state_path,
                 json.dumps(
-                    {"inputs": _jsonable(context.inputs), "results": context.results},
+                    {
+                        "inputs": _jsonable(context.inputs),
+                        "digests": digests,
+                        "results": context.results,
+                    },
                     indent=2,
                     sort_keys=True,
                     default=str,

@@ -41,10 +41,10 @@ def _setup(tmp_path, tiny_llama, threshold, accuracy=0.0):
     policy.write_text(
         "id: tiny-policy\nversion: 1\nsuites: [test/arith]\ngates:\n"
         f"  - {{id: short, suite: test/arith, metric: tokens.completion, "
-        f"max: {threshold}, decide_on: point}}\n"
-        "  - {id: no-worse, suite: test/arith, metric: exact_match, margin: 1.0}\n"
+        f"max: {threshold}, decide_on: point, min_n: 12}}\n"  # a 12-case test suite
+        "  - {id: no-worse, suite: test/arith, metric: exact_match, margin: 1.0, min_n: 12}\n"
         f"  - {{id: accurate, suite: test/arith, metric: exact_match, "
-        f"min: {accuracy}, decide_on: point}}\n"
+        f"min: {accuracy}, decide_on: point, min_n: 12}}\n"
     )
     _release(tmp_path, policy)
     return recipe, policy
@@ -122,7 +122,7 @@ def test_a_passing_candidate_is_trained_evaluated_registered_and_promoted(tmp_pa
     assert "APPROVED by policy tiny-policy" in report and "arith:1" in report
     store = Store(tmp_path / "fg.db")
     runs = {r["kind"] for r in store.list_runs()}
-    assert runs == {"baseline", "eval"}
+    assert runs == {"baseline", "eval", "contamination"}
     actions = [r["action"] for r in audit.records(store)]
     assert actions == [
         "rules",
@@ -144,6 +144,17 @@ def test_a_passing_candidate_is_trained_evaluated_registered_and_promoted(tmp_pa
     assert checked.exit_code == 0 and "proven: record 7 (promote arith:1 by" in checked.output
     again = _pipeline(tmp_path, recipe, policy)  # every step is answered from the state file
     assert again.exit_code == 0 and again.stderr.count("done before: skipped") == 7
+    contamination = data["prepare"]["datasets"]["tiny"]["contamination_runs"]["test/arith"]
+    assert store.get_run(contamination)["kind"] == "contamination"
+    write_jsonl(tmp_path / "data.jsonl", arithmetic_rows(48))  # the same recipe, other data
+    stale = _pipeline(tmp_path, recipe, policy)
+    assert stale.exit_code == 0 and "[prepare] what it reads changed" in stale.stderr
+    assert "done before: skipped" not in stale.stderr
+    redone = json.loads(stale.stdout)["results"]
+    assert (
+        redone["prepare"]["datasets"]["tiny"]["sha256"]
+        != data["prepare"]["datasets"]["tiny"]["sha256"]
+    )
 
 
 def test_a_failing_candidate_is_not_promoted(tmp_path, tiny_llama):
