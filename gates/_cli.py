@@ -409,7 +409,13 @@ def _print_pipeline(results: dict[str, Any], inputs: dict[str, Any], alias: str)
     show_default=True,
     help="Adapters and the pipeline's state file.",
 )
-@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N cases.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=None,
+    help="Only the first N cases: a quick look, which gates refuse unless the policy says "
+    "allow_limited_runs.",
+)
 @click.option(
     "--suite",
     "-s",
@@ -466,7 +472,13 @@ def pipeline_command(
 
 @click.command("demo")
 @click.option("--workdir", default="finegate-demo", show_default=True)
-@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N cases.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=None,
+    help="Only the first N cases: a quick look, which gates refuse unless the policy says "
+    "allow_limited_runs.",
+)
 @store_option
 @json_option
 def demo_command(workdir: str, limit: int | None, store: str | None, as_json: bool) -> None:
