@@ -23,6 +23,14 @@ from finegate.harness.cli import (
     trust_root_option,
 )
 
+previous_root_option = click.option(
+    "--previous-trust-root",
+    "previous_trust_root",
+    default=None,
+    help="After a root rotation: the trust root that signed the current rules, so the "
+    "first version under the new root can follow them.",
+)
+
 
 @click.group("rules")
 def rules_group() -> None:
@@ -34,18 +42,23 @@ def rules_group() -> None:
 @click.option("--key", "key_path", required=True, help="A root private key (.key).")
 @click.option("--output", "-o", required=True, help="The signed envelope to write.")
 @trust_root_option
+@previous_root_option
 @store_option
 def rules_sign(
-    source: str, key_path: str, output: str, trust_root: str | None, store: str | None
+    source: str,
+    key_path: str,
+    output: str,
+    trust_root: str | None,
+    previous_trust_root: str | None,
+    store: str | None,
 ) -> None:
     """Sign SOURCE: a rules spec (YAML, compiled into the next version of the rules)
     or an envelope another root holder signed (JSON; one more signature is added)."""
     from finegate.gates._rules_spec import compile_rules
     from finegate.harness.core import atomic_write_text, read_json_file
     from finegate.harness.registry.trust import (
-        RulesError,
         add_signature,
-        current_rules,
+        followed_rules,
         load_signer,
         load_trust_root,
         rules_statement,
@@ -60,12 +73,17 @@ def rules_sign(
         version = "?"
     else:
         st = open_store(store)
-        current = stored_rules(st)
-        if current is not None and trust_root:
-            try:
-                current_rules(st, load_trust_root(trust_root))
-            except RulesError as e:
-                click.echo(f"note: {e}; version {current.version + 1} takes the rules over")
+        if trust_root:
+            trust = load_trust_root(trust_root)
+            previous = load_trust_root(previous_trust_root) if previous_trust_root else None
+            current = followed_rules(st, trust, previous)
+            if current is not None and previous is not None:
+                click.echo(
+                    f"note: version {current.version + 1} follows version {current.version} "
+                    f"and takes the rules over under {trust_root}"
+                )
+        else:
+            current = stored_rules(st)
         rules = compile_rules(source, current, now_iso())
         envelope = sign(rules_statement(rules), [signer])
         version = str(rules.version)
@@ -79,19 +97,30 @@ def rules_sign(
 @rules_group.command("apply")
 @click.argument("envelope_path")
 @trust_root_option
+@previous_root_option
 @store_option
 @actor_option
 def rules_apply(
-    envelope_path: str, trust_root: str | None, store: str | None, actor: str | None
+    envelope_path: str,
+    trust_root: str | None,
+    previous_trust_root: str | None,
+    store: str | None,
+    actor: str | None,
 ) -> None:
     """Adopt signed release rules: they must verify against the trust root and
-    follow the current version."""
+    follow the current version (signed by the trust root, or by the previous
+    one just after a rotation)."""
     from finegate.harness.core import read_json_file
     from finegate.harness.registry.trust import load_trust_root, store_rules
 
     envelope = read_json_file(envelope_path, what="rules envelope")
+    previous = load_trust_root(previous_trust_root) if previous_trust_root else None
     rules = store_rules(
-        open_store(store), envelope, load_trust_root(trust_root), actor=resolve_actor(actor)
+        open_store(store),
+        envelope,
+        load_trust_root(trust_root),
+        actor=resolve_actor(actor),
+        previous_trust=previous,
     )
     click.echo(f"release rules version {rules.version} adopted ({len(rules.rules)} rules)")
 

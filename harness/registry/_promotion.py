@@ -269,8 +269,8 @@ def promote(
     and the audit log extends every checkpoint kept in ``checkpoints``; then keep
     a new checkpoint there, signed by the promoter."""
     version = registry.get(ref)
+    checked = _log_intact(store, trust, checkpoints, version.ref, alias)  # the log first
     rules, rule = rules_for(store, trust, version.ref, alias)
-    checked = _log_intact(store, trust, checkpoints, version.ref, alias)
     person, reasons = _promoter(rules, rule, signer)
     registration, why = registration_of(store, rules, version.name, version.version)
     if registration is None:
@@ -329,8 +329,8 @@ def rollback(
 ) -> dict[str, Any]:
     """Move ``alias`` back to the version the last signed move replaced, after
     checking that nothing moved it outside finegate since."""
+    checked = _log_intact(store, trust, checkpoints, name, alias)  # the log first
     rules, rule = rules_for(store, trust, name, alias)
-    checked = _log_intact(store, trust, checkpoints, name, alias)
     person, reasons = _promoter(rules, rule, signer)
     holder = audited_holder(store, rules, name, alias, rule.promoters)
     if holder is None:

@@ -38,7 +38,15 @@ from finegate.harness.registry.audit import (
     verify_chain,
     verify_extends,
 )
-from finegate.harness.registry.trust import TrustRoot, current_rules, load_public_key
+from finegate.harness.registry.trust import (
+    ReleaseRules,
+    RulesError,
+    TrustRoot,
+    current_rules,
+    load_public_key,
+    rules_envelopes,
+    verified_rules,
+)
 from finegate.harness.store import Store
 
 CHECKPOINTS_ENV = "FINEGATE_CHECKPOINTS"
@@ -73,11 +81,26 @@ def note_keys(
     keys: list[Any] = [load_public_key(f).key for f in public_files]
     if trust is not None:
         keys += trust.key_objects()
-        rules = current_rules(store, trust) if store is not None else None
+        rules = _keyring_rules(store, trust) if store is not None else None
         if rules is not None:
             keys += rules.keyring.keys()
     unique = {k.keyid: k for k in keys}
     return [note_key(k) for k in unique.values()]
+
+
+def _keyring_rules(store: Store, trust: TrustRoot) -> ReleaseRules | None:
+    """The rules whose keyring may sign checkpoints: the current ones, or, where
+    the audit log no longer agrees with them (an emptied or rewritten log), the
+    newest version the root signed, so the log is still checked and its damage
+    reported as such."""
+    try:
+        return current_rules(store, trust)
+    except RulesError:
+        try:
+            chain = verified_rules(rules_envelopes(store), trust, where=f"in {store.location}")
+        except RulesError:
+            return None
+        return chain[-1] if chain else None
 
 
 def checkpoint_note(store: Store, signer: Any) -> str:

@@ -106,5 +106,40 @@ def test_removing_the_newest_rules_version_is_found(release):
     with sqlite3.connect(release.runs.store_path) as conn:
         conn.execute("DELETE FROM release_rules WHERE version = 2")
     code, out = _promote_again(release)
-    assert code == 2 and "newest record of the release rules is of version 2" in out
+    assert code == 2 and "the audit log records release rules version 2" in out
     assert "the store holds version 1: a newer version was removed" in out
+
+
+def test_an_appended_record_does_not_roll_the_rules_back(release):
+    """Version 2 revokes the CI key. The attacker deletes it and appends an audit
+    record naming version 1 (appending extends every checkpoint), so that version
+    1 looks newest and the revoked key signs again."""
+    from finegate.harness.registry import audit
+    from finegate.harness.registry.trust import current_rules, load_trust_root, rules_digest
+    from finegate.harness.store import Store
+
+    from .conftest import rules_text
+
+    _promoted(release)
+    store = Store(release.runs.store_path)
+    first = current_rules(store, load_trust_root(release.trust))
+    since = "2026-01-01T00:00:00+00:00"
+    spec = rules_text(f"{{run: {release.runs.baseline}}}").replace(
+        "rules:\n", f"  revoked:\n    - {{key: keys/ci.pub.json, since: '{since}'}}\nrules:\n"
+    )
+    assert release.rules(spec)[0] == 0
+    with sqlite3.connect(release.runs.store_path) as conn:
+        conn.execute("DELETE FROM release_rules WHERE version = 2")
+    with store.transaction() as conn:
+        audit.append(
+            conn,
+            action="rules",
+            actor="root",
+            subject="release-rules",
+            payload={"version": 1},
+            artifacts={"rules": rules_digest(first)},
+        )
+    code, out = release.cli("audit", "verify", "--checkpoints", release.checkpoints)
+    assert "ok      " + str(release.checkpoints) in out  # the log itself only grew
+    code, out = _promote_again(release)
+    assert code == 2 and "the audit log records release rules version 2" in out

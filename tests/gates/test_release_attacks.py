@@ -400,10 +400,6 @@ def test_the_rules_cannot_be_changed_by_writing_the_store(release):
         db.execute("UPDATE release_rules SET envelope_json = ?", (_rewritten(text, weaker),))
     code, out = _promote(release, "triage:1")
     assert code == 2 and "release rules version 1" in out and "were rewritten" in out
-    with _db(release) as db:  # and with the audit record gone too, the signatures fail
-        db.execute("DELETE FROM audit_log WHERE subject = 'release-rules'")
-    code, out = _promote(release, "triage:1")
-    assert code == 2 and "release rules version 1" in out and "the signatures do not verify" in out
     # new rules signed by a key that is not the root
     with _db(release) as db:
         db.execute("UPDATE release_rules SET envelope_json = ?", (text,))
@@ -414,6 +410,12 @@ def test_the_rules_cannot_be_changed_by_writing_the_store(release):
     )
     code, out = release.cli("rules", "apply", release.folder / "mine.json")
     assert code == 2 and "the new release rules" in out and "do not verify" in out
+    with _db(release) as db:  # a version with its audit record gone: the log no longer extends
+        db.execute("DELETE FROM audit_log WHERE subject = 'release-rules'")
+    code, out = _promote(release, "triage:1")
+    assert code == 1 and "the audit log is broken at record" in out
+    code, out = release.cli("rules", "show")
+    assert code == 2 and "release rules version 1" in out and "has no audit record" in out
 
 
 def test_a_revoked_key_signs_nothing_after_its_revocation(release):
@@ -434,16 +436,21 @@ def test_a_revoked_key_signs_nothing_after_its_revocation(release):
 
 def test_rotating_the_root_key_needs_the_rules_signed_again(release):
     folder = release.folder
+    old = folder / "old-trust-root.json"
+    old.write_text(release.trust.read_text())
     create_key(folder / "keys", "root2")
     write_trust_root(release.trust, [load_public_key(folder / "keys" / "root2.pub.json")], 1)
     code, out = release.cli("rules", "show")
     assert code == 2 and "the signatures do not verify" in out
-    spec = folder / "rules.yaml"
-    code, out = release.cli(
-        "rules", "sign", spec, "--key", str(folder / "keys" / "root2.key"), "-o", folder / "r2.json"
-    )
-    assert code == 0 and "version 2 takes the rules over" in out, out
-    assert release.cli("rules", "apply", folder / "r2.json")[0] == 0
+    spec, r2 = folder / "rules.yaml", folder / "r2.json"
+    new_root = str(folder / "keys" / "root2.key")
+    code, out = release.cli("rules", "sign", spec, "--key", new_root, "-o", r2)
+    assert code == 2 and "--previous-trust-root" in out  # which root signed version 1?
+    previous = ("--previous-trust-root", old)
+    code, out = release.cli("rules", "sign", spec, "--key", new_root, "-o", r2, *previous)
+    assert code == 0 and "version 2 follows version 1 and takes the rules over" in out, out
+    assert release.cli("rules", "apply", r2)[0] == 2  # apply checks version 1's root too
+    assert release.cli("rules", "apply", r2, *previous)[0] == 0
     code, out = release.cli("rules", "show")
     assert code == 0 and "release rules version 2" in out
     # the old root cannot sign a version 3 any more
@@ -477,16 +484,74 @@ def test_k_of_n_root_signatures(release):
     folder = release.folder
     create_key(folder / "keys", "root2")
     roots = [load_public_key(folder / "keys" / f"{n}.pub.json") for n in ("root", "root2")]
+    old = folder / "old-trust-root.json"
+    old.write_text(release.trust.read_text())
     write_trust_root(release.trust, roots, 2)
     spec, one, two = folder / "rules.yaml", folder / "one.json", folder / "two.json"
-    assert release.cli("rules", "sign", spec, "--key", release.key("root"), "-o", one)[0] == 0
-    code, out = release.cli("rules", "apply", one)
+    previous = ("--previous-trust-root", old)
+    sign = ("rules", "sign", spec, "--key", release.key("root"), "-o", one, *previous)
+    assert release.cli(*sign)[0] == 0
+    code, out = release.cli("rules", "apply", one, *previous)
     assert code == 2 and "2 needed" in out
     assert (
         release.cli("rules", "sign", one, "--key", str(folder / "keys" / "root2.key"), "-o", two)[0]
         == 0
     )
-    assert release.cli("rules", "apply", two)[0] == 0
+    assert release.cli("rules", "apply", two, *previous)[0] == 0
+
+
+def test_a_version_no_root_signed_is_never_followed(release):
+    """A row written into the store as version 2 (chained, logged, signed by eve)
+    looks like the history before a root rotation: the new root must not take
+    over from it."""
+    from finegate.gates._rules_spec import compile_rules
+    from finegate.harness.registry import audit
+    from finegate.harness.registry.trust import (
+        load_signer,
+        rules_digest,
+        rules_statement,
+        sign,
+        stored_rules,
+    )
+    from finegate.harness.store import Store
+
+    folder = release.folder
+    store = Store(release.runs.store_path)
+    spec = folder / "eve.yaml"
+    spec.write_text(rules_text(f"{{run: {release.runs.weak}}}"))
+    forged = compile_rules(str(spec), stored_rules(store), "2026-12-01T00:00:00+00:00")
+    envelope = sign(rules_statement(forged), [load_signer(release.key("eve"))])
+    with _db(release) as db:
+        db.execute(
+            "INSERT INTO release_rules (version, created_at, envelope_json) VALUES (2, ?, ?)",
+            (forged.created_at, json.dumps(envelope)),
+        )
+    with store.transaction() as conn:
+        audit.append(
+            conn,
+            action="rules",
+            actor="root",
+            subject="release-rules",
+            payload={"version": 2},
+            artifacts={"rules": rules_digest(forged)},
+        )
+    old = folder / "old-trust-root.json"
+    old.write_text(release.trust.read_text())
+    create_key(folder / "keys", "root2")
+    write_trust_root(release.trust, [load_public_key(folder / "keys" / "root2.pub.json")], 1)
+    previous = ("--previous-trust-root", old)
+    out3 = folder / "r3.json"
+    code, out = release.cli(
+        "rules",
+        "sign",
+        folder / "rules.yaml",
+        "--key",
+        str(folder / "keys" / "root2.key"),
+        "-o",
+        out3,
+        *previous,
+    )
+    assert code == 2 and "release rules version 2" in out and "the previous root" in out
 
 
 # -- the envelopes are standard -------------------------------------------------------------

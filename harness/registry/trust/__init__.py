@@ -43,6 +43,7 @@ _EXPORTS = {
     "rules_envelopes": "_rules",
     "verified_rules": "_rules",
     "stored_rules": "_rules",
+    "followed_rules": "_rules",
     "rules_chain": "_rules",
     "store_rules": "_rules",
     "RulesError": "_rules",

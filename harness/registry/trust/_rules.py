@@ -210,6 +210,8 @@ def rules_chain(envelopes: list[tuple[int, dict[str, Any]]], *, where: str) -> l
             rules = _rules_of(payload_of(envelope), at)
         except StatementError as e:
             raise RulesError(f"{at}: {e}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise RulesError(f"{at}: not a release-rules statement ({e!r})") from None
         if rules.version != version or version != number:
             raise RulesError(f"{at}: versions are not 1, 2, 3...: a version was removed or swapped")
         expected = rules_digest(chain[-1]) if chain else None
@@ -230,35 +232,69 @@ def verified_rules(
     return chain
 
 
+def _check_against_log(chain: list[ReleaseRules], store: Store) -> None:
+    """Every version the audit log recorded is stored, as recorded, and every
+    stored version was recorded. The log only grows (its checkpoints are kept
+    outside the store), so a record appended to make an older version look
+    newest does not hide the newer one it recorded before."""
+    where = store.location
+    logged: dict[int, str] = {}
+    for record in records(store, subject="release-rules"):
+        try:
+            version = int(record["payload"]["version"])
+        except (KeyError, TypeError, ValueError):
+            raise RulesError(
+                f"an audit record of the release rules in {where} names no version"
+            ) from None
+        digest = str(record["artifacts"].get("rules"))
+        if logged.setdefault(version, digest) != digest:
+            raise RulesError(
+                f"the audit log records two different texts of release rules version {version} "
+                f"in {where}"
+            )
+    for version, digest in sorted(logged.items()):
+        if version > len(chain):
+            held = f"version {len(chain)}" if chain else "none"
+            raise RulesError(
+                f"the audit log records release rules version {version}, but the store holds "
+                f"{held}: a newer version was removed from {where}"
+            )
+        if rules_digest(chain[version - 1]) != digest:
+            raise RulesError(
+                f"release rules version {version} in {where} is not the text the audit log "
+                "recorded: the stored rules were rewritten"
+            )
+    unlogged = [r.version for r in chain if r.version not in logged]
+    if unlogged:
+        raise RulesError(
+            f"release rules version {unlogged[0]} in {where} has no audit record: it was "
+            "written outside finegate"
+        )
+
+
+def _stored(store: Store) -> tuple[list[ReleaseRules], list[tuple[int, dict[str, Any]]]]:
+    """One read of the stored versions: the chain, checked against the audit log,
+    and the envelopes it came from."""
+    envelopes = rules_envelopes(store)
+    chain = rules_chain(envelopes, where=f"in {store.location}")
+    _check_against_log(chain, store)
+    return chain, envelopes
+
+
 def stored_rules(store: Store) -> ReleaseRules | None:
     """The newest version as stored, chained to the ones before and matching the
-    audit log's newest record of the rules; its signatures unchecked. The next
-    version follows this one, even under a new root."""
-    chain = rules_chain(rules_envelopes(store), where=f"in {store.location}")
-    logged = records(store, subject="release-rules")
-    newest = chain[-1] if chain else None
-    if logged and (newest is None or logged[-1]["artifacts"].get("rules") != rules_digest(newest)):
-        version = logged[-1]["payload"].get("version")
-        if newest is not None and newest.version == version:
-            raise RulesError(
-                f"release rules version {version} in {store.location} is not the text the "
-                "audit log recorded: the stored rules were rewritten"
-            )
-        held = f"version {newest.version}" if newest else "none"
-        raise RulesError(
-            f"the audit log's newest record of the release rules is of version {version}, "
-            f"but the store holds {held}: a newer version was removed from {store.location}"
-        )
-    return newest
+    audit log's records of the rules; its signatures unchecked."""
+    chain, _ = _stored(store)
+    return chain[-1] if chain else None
 
 
 def current_rules(store: Store, trust: TrustRoot) -> ReleaseRules | None:
-    """The newest release rules, chained to every version before and signed by
-    the trust root."""
-    newest = stored_rules(store)
-    if newest is None:
+    """The newest release rules, chained to every version before, matching the
+    audit log, and signed by the trust root."""
+    chain, envelopes = _stored(store)
+    if not chain:
         return None  # no rules: nothing is promoted
-    envelopes = rules_envelopes(store)
+    newest = chain[-1]
     _open(envelopes[-1][1], trust, f"release rules version {newest.version} in {store.location}")
     return newest
 
@@ -271,15 +307,53 @@ def rules_envelopes(store: Store) -> list[tuple[int, dict[str, Any]]]:
                 release_rules_table.c.version
             )
         ).all()
-    return [(int(version), json.loads(text)) for version, text in rows]
+    out = []
+    for version, text in rows:
+        try:
+            out.append((int(version), json.loads(text)))
+        except (TypeError, ValueError):
+            raise RulesError(
+                f"release rules version {version} in {store.location} is not JSON"
+            ) from None
+    return out
+
+
+def followed_rules(
+    store: Store, trust: TrustRoot, previous_trust: TrustRoot | None
+) -> ReleaseRules | None:
+    """The version a new one follows: the current rules, or, after the root was
+    rotated, the newest version as signed by the previous root. A newest version
+    neither root signed is never followed: a row written into the store would
+    otherwise become history the new root vouches for."""
+    chain, envelopes = _stored(store)
+    if not chain:
+        return None
+    newest, where = chain[-1], f"release rules version {chain[-1].version} in {store.location}"
+    try:
+        _open(envelopes[-1][1], trust, where)
+    except RulesError as e:
+        if previous_trust is None:
+            raise RulesError(
+                f"{e}; if the root was rotated, name the previous trust root "
+                "(--previous-trust-root FILE) to sign the version that takes over"
+            ) from None
+        _open(envelopes[-1][1], previous_trust, f"{where} (the previous root)")
+    return newest
 
 
 def store_rules(
-    store: Store, envelope: dict[str, Any], trust: TrustRoot, *, actor: str
+    store: Store,
+    envelope: dict[str, Any],
+    trust: TrustRoot,
+    *,
+    actor: str,
+    previous_trust: TrustRoot | None = None,
 ) -> ReleaseRules:
-    """Adopt a new version of the rules, signed by the root, with its audit record."""
+    """Adopt a new version of the rules, signed by the root, with its audit record.
+    It follows the current version, which the root (or, just after a rotation,
+    the previous root) signed."""
     rules, verified = _open(envelope, trust, "the new release rules")
-    current = stored_rules(store)
+    current = followed_rules(store, trust, previous_trust)
     want = 1 if current is None else current.version + 1
     if rules.version != want:
         raise RulesError(f"the new release rules are version {rules.version}; the next is {want}")
