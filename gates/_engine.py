@@ -426,21 +426,36 @@ def _dp_budget(
     epsilon; deduplication leaves k = 1 unless records repeat), a delta no looser
     than the policy's (1 / (10 N) by default), and the generator the noise came
     from when the policy asks for a secure one."""
-    eps = float(dp["epsilon"])
-    repeats = (dataset.get("group_privacy") or {}).get("max_record_repeats") or 1
-    k = max(int(dp.get("group_size") or 1), int(repeats))
-    group_eps = float(dp.get("group_epsilon") or k * eps) if k > 1 else eps
-    n = int((dataset.get("counts") or {}).get("train") or 0)
+    try:
+        eps = float(dp["epsilon"])
+        repeats = (dataset.get("group_privacy") or {}).get("max_record_repeats") or 1
+        k = max(int(dp.get("group_size") or 1), int(repeats))
+        group_eps = max(k * eps, float(dp.get("group_epsilon") or 0.0))
+        delta_value = None if dp.get("delta") is None else float(dp["delta"])
+        n = int((dataset.get("counts") or {}).get("train") or 0)
+    except (TypeError, ValueError) as e:
+        return Verdict(
+            **base, status="error", message=f"the manifest's DP record is unreadable: {e}"
+        )
+    if not (math.isfinite(group_eps) and eps >= 0) or (
+        delta_value is not None and not math.isfinite(delta_value)
+    ):
+        return Verdict(
+            **base,
+            status="error",
+            message=f"the manifest's DP record holds epsilon {eps} and delta {dp.get('delta')}: "
+            "not finite, non-negative numbers",
+        )
     delta = dp.get("delta")
     cap = gate.max_delta if gate.max_delta is not None else (1 / (10 * n) if n else None)
     problems = []
     assert gate.max is not None
-    if group_eps > gate.max:
+    if not group_eps <= gate.max:
         what = f"group epsilon {k} x {eps:.4g} = {group_eps:.4g}" if k > 1 else f"epsilon {eps:.4g}"
         problems.append(f"{what} is above the ceiling {gate.max}")
     if cap is None:
         problems.append("the manifest does not say how many examples trained it: delta unchecked")
-    elif delta is None or float(delta) > cap * (1 + 1e-9):
+    elif delta_value is None or not delta_value <= cap * (1 + 1e-9):
         why = "the policy's" if gate.max_delta is not None else f"1 / (10 x {n} examples)"
         problems.append(f"delta {delta} is looser than {cap:.3g} ({why})")
     if gate.require_secure_rng and not dp.get("secure_mode"):

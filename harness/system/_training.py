@@ -72,7 +72,7 @@ def training_evidence(description: dict[str, Any], bound: str | Path | None) -> 
         )
     dataset = path.parent / DATASET_MANIFEST_FILE
     matches = None
-    if adapter and source == "adapter":
+    if adapter:  # bound or found, a manifest of another adapter does not count
         matches = manifest.get("adapter_sha256") == adapter_weights_sha256(Path(adapter))
     return {
         "source": source,

@@ -151,7 +151,9 @@ def test_warn_severity_and_waivers(runs, tmp_path):
     assert later.gates[1].status == "fail"
 
 
-def _run_with_adapter(runs, tmp_path, manifest, model="smollm2-135m-instruct", bound=None):
+def _run_with_adapter(
+    runs, tmp_path, manifest, model="smollm2-135m-instruct", bound=None, keep_adapter=False
+):
     """A run of a fine-tune whose adapter folder holds ``manifest`` (as training
     writes it, with the adapter's hash), recorded as the runner records it."""
     from finegate.harness.system import adapter_weights_sha256, training_evidence
@@ -167,7 +169,7 @@ def _run_with_adapter(runs, tmp_path, manifest, model="smollm2-135m-instruct", b
         "type": "hf",
         "model": model,
         "weights_hash": "ab" * 32,
-        "adapter": None if bound else str(adapter),
+        "adapter": None if bound and not keep_adapter else str(adapter),
         "fingerprint": "e" * 64,
     }
     system = {"type": "prompted", "name": "x", "fingerprint": "f" * 64, "inner": inner}
@@ -257,6 +259,9 @@ def test_dp_gates_bound_delta_the_group_epsilon_and_the_generator(runs, tmp_path
     assert plain.status == "fail" and "not cryptographically secure" in plain.message
     strong = decide(runs, tmp_path, secure, run=_dp_run(runs, tmp_path, secure=True)).gates[0]
     assert strong.status == "pass"
+    for bad in ({"epsilon": float("nan")}, {"delta": float("nan")}, {"epsilon": "abc"}):
+        unreadable = decided(**bad)  # NaN compares false both ways: never a pass
+        assert unreadable["eps"].status == "error" and unreadable["dp"].status == "error"
     explicit = gates.replace("max: 8}", "max: 8, max_delta: 0.01}")
     assert (
         decide(runs, tmp_path, explicit, run=_dp_run(runs, tmp_path, delta=1e-3)).gates[0].status
@@ -341,6 +346,12 @@ def test_a_manifest_bound_to_an_endpoint_is_read_like_an_adapters(runs, tmp_path
     run = _run_with_adapter(runs, tmp_path, None, bound=str(manifest))
     gate = decide(runs, tmp_path, "  - {id: p, check: provenance}\n", run=run).gates[0]
     assert gate.status == "fail" and "4 training examples lack provenance" in gate.message
+    # a fine-tune evaluated with another adapter's manifest bound to it
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"adapter_sha256": "0" * 64, "dataset": {}, "dp": {}}))
+    run = _run_with_adapter(runs, tmp_path, {"dataset": {}}, bound=str(other), keep_adapter=True)
+    gate = decide(runs, tmp_path, "  - {id: p, check: provenance}\n", run=run).gates[0]
+    assert gate.status == "error" and "describes another adapter" in gate.message
 
 
 def test_verdicts_are_stored_with_the_policy_hash(runs, tmp_path):
