@@ -13,14 +13,16 @@ nothing to anyone else.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from finegate.harness.core import Message, canonical_json, check_private, home
+from finegate.harness.core import InputError, Message, Problem, canonical_json, check_private, home
 
 KEY_FILE = "example-digest.key"
 ALGORITHM = "hmac-sha256"
@@ -31,17 +33,36 @@ def key_path() -> Path:
 
 
 def digest_key() -> bytes:
-    """The owner's secret, created (mode 0600) on first use."""
+    """The owner's secret, created (mode 0600) on first use. It is written whole
+    to a private temporary file and linked into place, so a second process never
+    reads a half-written key; a link or a short key is refused."""
     path = key_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists() and not path.is_symlink():
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+            with contextlib.suppress(FileExistsError):  # another process got there first
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    if path.is_symlink() or not path.is_file():
+        raise InputError(
+            Problem("the example-digest key is not a regular file", file=str(path)),
+            hint=f"remove {path}; a new key is made on next use",
+        )
+    check_private(path, "the example-digest key")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        check_private(path, "the example-digest key")
-        return bytes.fromhex(path.read_text("utf-8").strip())
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_hex(32) + "\n")
-    return bytes.fromhex(path.read_text("utf-8").strip())
+        key = bytes.fromhex(path.read_text("utf-8").strip())
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise InputError(
+            Problem("the example-digest key is not 32 bytes of hex", file=str(path)),
+            hint="restore it from your backup (digests made with it need it)",
+        )
+    return key
 
 
 def key_id(key: bytes) -> str:

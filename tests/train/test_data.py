@@ -167,3 +167,21 @@ def sha256_file_of(path):
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_short_or_linked_digest_key_is_refused(tmp_path, finegate_home):
+    from finegate.harness.core import InputError
+    from finegate.train._digests import digest_key, key_path
+
+    first = digest_key()
+    assert len(first) == 32 and digest_key() == first  # made once, then read back
+    key_path().write_text("")  # half-written, or emptied: never an empty (public) key
+    with pytest.raises(InputError, match="not 32 bytes"):
+        digest_key()
+    key_path().unlink()
+    planted = tmp_path / "known.key"
+    planted.write_text("00" * 32)
+    planted.chmod(0o600)
+    key_path().symlink_to(planted)  # a key someone else knows
+    with pytest.raises(InputError, match="not a regular file"):
+        digest_key()
