@@ -539,6 +539,9 @@ def _contamination(gate: GovernanceGate, ev: Evidence, base: dict[str, Any]) -> 
             message="the training manifest names no digest of its training data (trained "
             "by an older finegate): train again, or check contamination by hand",
         )
+    from finegate.harness.data import DEFAULT_NEAR, DEFAULT_NGRAM
+
+    found, looser = [], 0
     for run in ev.store.list_runs(limit=1000, kind="contamination"):
         checked = run["system"].get("data_sha256")
         if checked not in data or not any(s["hash"] == suite_hash for s in run["suites"]):
@@ -546,6 +549,14 @@ def _contamination(gate: GovernanceGate, ev: Evidence, base: dict[str, Any]) -> 
         m = {x.name: x for x in ev.store.metrics(run["id"]).get(gate.suite, [])}.get("contaminated")
         if m is None:
             continue
+        ngram = run["system"].get("ngram", DEFAULT_NGRAM)
+        near = run["system"].get("near", DEFAULT_NEAR)
+        if ngram > DEFAULT_NGRAM or near > DEFAULT_NEAR:
+            looser += 1
+            continue
+        found.append((m.value, run, checked, m))
+    if found:  # the worst of the checks: one more lenient run cannot hide another's finding
+        _, run, checked, m = max(found, key=lambda f: f[0])
         ok = gate.max is not None and m.value <= gate.max
         return Verdict(
             **base,
@@ -565,11 +576,17 @@ def _contamination(gate: GovernanceGate, ev: Evidence, base: dict[str, Any]) -> 
             f"({data[checked]}; {'within' if ok else 'above'} the limit {gate.max:.1%})",
         )
     named = ", ".join(f"{what} {digest[:12]}" for digest, what in data.items())
+    skipped = (
+        f" ({looser} check(s) with longer n-grams or a higher near-match threshold than "
+        f"{DEFAULT_NGRAM} and {DEFAULT_NEAR} do not count)"
+        if looser
+        else ""
+    )
     return Verdict(
         **base,
         status="error",
         message=f"no contamination check of suite {gate.suite!r} against this fine-tune's "
-        f"training data ({named}) in the store: run `finegate contamination --train "
+        f"training data ({named}) in the store{skipped}: run `finegate contamination --train "
         f"train.jsonl --suite {gate.suite}`",
     )
 

@@ -19,6 +19,8 @@ _EXPORTS = {
     "CaseContamination": "_contamination",
     "ContaminationResult": "_contamination",
     "check_contamination": "_contamination",
+    "DEFAULT_NGRAM": "_contamination",
+    "DEFAULT_NEAR": "_contamination",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -133,13 +133,19 @@ class ContaminationResult:
     metrics: list[MetricValue]
 
 
+# the check the contamination gate accepts: longer n-grams or a higher near-match
+# threshold find less, so a run made with either does not count as a check
+DEFAULT_NGRAM = 13
+DEFAULT_NEAR = 0.8
+
+
 def check_contamination(
     train_path: str | Path,
     suite: Suite,
     store: Store,
     *,
-    n: int = 13,
-    near: float = 0.8,
+    n: int = DEFAULT_NGRAM,
+    near: float = DEFAULT_NEAR,
     data_format: str | None = None,
 ) -> ContaminationResult:
     """Check every evaluated case of ``suite`` against a training file; store the result."""

@@ -311,6 +311,15 @@ def test_contamination_is_checked_against_the_fine_tunes_own_training_data(runs,
     assert passed.status == "pass" and passed.observed == 0.0
     tolerant = gate.replace("max: 0.0", "max: 0.05")
     assert decide(runs, tmp_path, tolerant, run=leaky_run).gates[0].status == "pass"
+    # a later, deliberately blunt check (100-grams, exact matches only) finds nothing
+    check_contamination(leaky, suite, runs.store, n=100, near=1.0)
+    still = decide(runs, tmp_path, gate, run=leaky_run).gates[0]
+    assert still.status == "fail" and still.observed == pytest.approx(1 / 60)
+    lone_rows = [{"prompt": "a lamp arrived broken", "completion": "shipping"}]
+    lone = _run_with_adapter(runs, tmp_path, _trained_on(tmp_path, "lone.jsonl", lone_rows)[1])
+    check_contamination(tmp_path / "lone.jsonl", suite, runs.store, n=100)
+    blunt = decide(runs, tmp_path, gate, run=lone).gates[0]
+    assert blunt.status == "error" and "1 check(s) with longer n-grams" in blunt.message
 
 
 def test_a_base_model_has_no_training_evidence_unless_the_policy_exempts_it(runs, tmp_path):
