@@ -60,19 +60,23 @@ def gate_step(context: PipelineContext) -> dict[str, Any]:
 
 
 def release_content(context: PipelineContext) -> dict[str, Any] | None:
-    """The trust root file and the release rules it verifies, by content: promotion
-    under changed rules is decided again."""
+    """The trust root file, the release rules it verifies and the signed approvals,
+    by content: promotion under changed rules, or after an approval a refusal was
+    waiting for, is decided again."""
     from finegate.harness.core import sha256_file
+    from finegate.harness.registry import statement_ids
     from finegate.harness.registry.trust import current_rules, load_trust_root, rules_digest
     from finegate.harness.store import Store
 
     trust_root = context.get("trust_root")
     if not trust_root or not Path(trust_root).is_file():
         return None
-    rules = current_rules(Store(context.get("store")), load_trust_root(trust_root))
+    store = Store(context.get("store"))
+    rules = current_rules(store, load_trust_root(trust_root))
     return {
         "trust_root": sha256_file(trust_root, use_cache=False),
         "rules": rules_digest(rules) if rules else None,
+        "approvals": statement_ids(store, "approval"),
     }
 
 

@@ -34,6 +34,7 @@ _EXPORTS = {
     "records_digest": "_evidence",
     "digest_of_records": "_evidence",
     "bundle_evidence": "_evidence",
+    "statement_ids": "_evidence",
     "check_bundle_evidence": "_evidence",
     "record_statement": "_evidence",
     "envelope_by_id": "_evidence",

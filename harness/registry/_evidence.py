@@ -226,6 +226,18 @@ def bundle_evidence(store: Store, chain: list[dict[str, Any]]) -> dict[str, Any]
     }
 
 
+def statement_ids(store: Store, kind: str) -> list[str]:
+    """The ids of every stored statement of one kind: what a cached decision that
+    reads them (a pipeline's promotion) is keyed by."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(statements_table.c.id)
+            .where(statements_table.c.kind == kind)
+            .order_by(statements_table.c.id)
+        ).scalars()
+        return list(rows)
+
+
 def _all_envelopes(store: Store) -> list[tuple[str, dict[str, Any]]]:
     with store.engine.connect() as conn:
         rows = conn.execute(

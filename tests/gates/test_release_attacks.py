@@ -581,3 +581,21 @@ def test_a_statement_verifies_with_securesystemslib_itself(release):
     eve = load_public_key(release.folder / "keys" / "eve.pub.json")
     with pytest.raises(VerificationError, match="Found: 0, Expected 1"):
         Envelope.from_dict(json.loads(text)).verify([eve.key], 1)
+
+
+def test_a_pipeline_decides_promotion_again_after_a_new_approval(release):
+    """A pipeline whose promotion was refused for want of an approval must not
+    answer the next run from its state file once the approval is signed."""
+    from finegate.gates._steps import release_content
+    from finegate.harness.pipeline import PipelineContext
+
+    _register(release, release.runs.good)
+    context = PipelineContext(
+        {"store": str(release.runs.store_path), "trust_root": str(release.trust)}
+    )
+    before = release_content(context)
+    assert before is not None and before["approvals"] == []
+    assert _approve(release, "triage:1")[0] == 0
+    after = release_content(context)
+    assert after is not None and len(after["approvals"]) == 1
+    assert after["rules"] == before["rules"] and after != before
