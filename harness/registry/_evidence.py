@@ -141,26 +141,17 @@ def open_evidence(
 ) -> tuple[Evidence | None, str | None]:
     """The verified evidence in an envelope, or why it does not count."""
     try:
-        statement = payload_of(envelope)
+        payload_of(envelope)  # a malformed envelope is named before its signatures
         verified = verify(envelope, keyring.keys(roles), 1)
     except StatementError as e:
         who = f" by a key of {', '.join(roles)}" if roles else " by a key of the keyring"
         return None, f"statement {sid[:12]} is not signed{who}: {e}"
     if verified.kind != kind:
         return None, f"statement {sid[:12]} is of kind {verified.kind!r}, not {kind!r}"
-    keyid = verified.keyids[0]
-    person = keyring.person_of(keyid)
-    made = str(statement.get("predicate", {}).get("created_at", ""))
-    revoked = keyring.revoked_since(keyid)
-    try:
-        late = revoked is not None and (not made or moment(made) >= moment(revoked))
-    except ValueError:  # a statement whose time cannot be read is not before anything
-        late = revoked is not None
+    person = keyring.person_of(verified.keyids[0])
+    late = _revoked_signers(verified, keyring)
     if late:
-        return None, (
-            f"statement {sid[:12]} is signed by {person}'s key {keyid[:12]}, revoked since "
-            f"{revoked}, and made after ({made})"
-        )
+        return None, f"statement {sid[:12]} is {person}'s, {late}"
     return Evidence(sid, verified, person or "", tuple(keyring.roles_of(person))), None
 
 
@@ -224,6 +215,25 @@ def bundle_evidence(store: Store, chain: list[dict[str, Any]]) -> dict[str, Any]
         "verdicts": {v["id"]: v for v in store.verdicts()},
         "runs": runs,
     }
+
+
+def _revoked_signers(verified: Verified, keyring: Keyring | None) -> str | None:
+    """Why a verified statement does not count under the newest keyring's
+    revocations (a key revoked before the statement was made), or None."""
+    if keyring is None:
+        return None
+    made = str(verified.statement.get("predicate", {}).get("created_at", ""))
+    for keyid in verified.keyids:
+        revoked = keyring.revoked_since(keyid)
+        if revoked is None:
+            continue
+        try:
+            late = not made or moment(made) >= moment(revoked)
+        except ValueError:  # a statement whose time cannot be read is not before anything
+            late = True
+        if late:
+            return f"signed by key {keyid[:12]}, revoked since {revoked}, and made after ({made})"
+    return None
 
 
 def statement_ids(store: Store, kind: str) -> list[str]:
@@ -290,11 +300,16 @@ def check_bundle_evidence(bundle: dict[str, Any], trust: TrustRoot | None) -> li
         except RulesError as e:
             return [*problems, str(e)]
         keys = {k.keyid: k for rules in chain for k in rules.keyring.keys(roles=None)}
+        newest = chain[-1].keyring if chain else None
         for sid, envelope in statements.items():
             try:
-                verify(envelope, keys.values(), 1)
+                verified = verify(envelope, keys.values(), 1)
             except StatementError as e:
                 problems.append(f"statement {sid[:12]}: {e}")
+                continue
+            late = _revoked_signers(verified, newest)
+            if late:
+                problems.append(f"statement {sid[:12]}: {late}")
     runs = evidence.get("runs") or {}
     for sid, envelope in statements.items():
         for side in _verdict_sides(envelope):

@@ -599,3 +599,27 @@ def test_a_pipeline_decides_promotion_again_after_a_new_approval(release):
     after = release_content(context)
     assert after is not None and len(after["approvals"]) == 1
     assert after["rules"] == before["rules"] and after != before
+
+
+def test_a_bundle_does_not_vouch_for_a_statement_made_after_its_keys_revocation(release, tmp_path):
+    from click.testing import CliRunner
+
+    from finegate.harness.cli import cli
+
+    runs = release.runs
+    _register(release, runs.good)
+    _approve(release, "triage:1")
+    since = datetime.now(UTC).isoformat()
+    spec = rules_text(f"{{run: {runs.baseline}}}").replace(
+        "rules:\n", f"  revoked:\n    - {{key: keys/ci.pub.json, since: '{since}'}}\nrules:\n"
+    )
+    assert release.rules(spec)[0] == 0
+    assert _gate(release, runs.good)[0] == 0  # signed by ci, after its revocation
+    bundle = tmp_path / "bundle.json"
+    code, out = release.cli(
+        "audit", "export", "-o", bundle, "--key", release.key("root"), trust=False
+    )
+    assert code == 0, out
+    verify = ["audit", "verify", "--bundle", str(bundle), "--trust-root", str(release.trust)]
+    result = CliRunner().invoke(cli, verify)
+    assert result.exit_code == 1 and "revoked since" in result.output
