@@ -63,6 +63,15 @@ def print_verdict(verdict: Any) -> None:
         console.print(g.explain())
 
 
+limit_option = click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=None,
+    help="Only the first N cases: a quick look, which gates refuse unless the policy says "
+    "allow_limited_runs.",
+)
+
+
 @click.command("gate")
 @click.option(
     "--policy",
@@ -409,13 +418,7 @@ def _print_pipeline(results: dict[str, Any], inputs: dict[str, Any], alias: str)
     show_default=True,
     help="Adapters and the pipeline's state file.",
 )
-@click.option(
-    "--limit",
-    type=click.IntRange(1),
-    default=None,
-    help="Only the first N cases: a quick look, which gates refuse unless the policy says "
-    "allow_limited_runs.",
-)
+@limit_option
 @click.option(
     "--suite",
     "-s",
@@ -472,13 +475,7 @@ def pipeline_command(
 
 @click.command("demo")
 @click.option("--workdir", default="finegate-demo", show_default=True)
-@click.option(
-    "--limit",
-    type=click.IntRange(1),
-    default=None,
-    help="Only the first N cases: a quick look, which gates refuse unless the policy says "
-    "allow_limited_runs.",
-)
+@limit_option
 @store_option
 @json_option
 def demo_command(workdir: str, limit: int | None, store: str | None, as_json: bool) -> None:

@@ -33,3 +33,19 @@ def rewrite_log(path: Path, chain: list[dict[str, Any]]) -> None:
                     record["hash"],
                 ),
             )
+
+
+def append_rules_record(store: Any, version: int, digest: str) -> None:
+    """Append an audit record of the release rules, as finegate writes one: the
+    log only grows, so every kept checkpoint is still extended."""
+    from finegate.harness.registry import audit
+
+    with store.transaction() as conn:
+        audit.append(
+            conn,
+            action="rules",
+            actor="root",
+            subject="release-rules",
+            payload={"version": version},
+            artifacts={"rules": digest},
+        )

@@ -14,7 +14,7 @@ import pytest
 
 from finegate.harness.registry import records, verify_chain
 
-from ..audit_attacks import rewrite_log
+from ..audit_attacks import append_rules_record, rewrite_log
 
 
 def _promoted(release):
@@ -114,7 +114,6 @@ def test_an_appended_record_does_not_roll_the_rules_back(release):
     """Version 2 revokes the CI key. The attacker deletes it and appends an audit
     record naming version 1 (appending extends every checkpoint), so that version
     1 looks newest and the revoked key signs again."""
-    from finegate.harness.registry import audit
     from finegate.harness.registry.trust import current_rules, load_trust_root, rules_digest
     from finegate.harness.store import Store
 
@@ -130,15 +129,7 @@ def test_an_appended_record_does_not_roll_the_rules_back(release):
     assert release.rules(spec)[0] == 0
     with sqlite3.connect(release.runs.store_path) as conn:
         conn.execute("DELETE FROM release_rules WHERE version = 2")
-    with store.transaction() as conn:
-        audit.append(
-            conn,
-            action="rules",
-            actor="root",
-            subject="release-rules",
-            payload={"version": 1},
-            artifacts={"rules": rules_digest(first)},
-        )
+    append_rules_record(store, 1, rules_digest(first))
     code, out = release.cli("audit", "verify", "--checkpoints", release.checkpoints)
     assert "ok      " + str(release.checkpoints) in out  # the log itself only grew
     code, out = _promote_again(release)

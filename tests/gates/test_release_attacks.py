@@ -32,6 +32,7 @@ from finegate.harness.registry.trust import (
     write_trust_root,
 )
 
+from ..audit_attacks import append_rules_record
 from .conftest import RELEASE_POLICY, rules_text, write_policy
 
 
@@ -505,7 +506,6 @@ def test_a_version_no_root_signed_is_never_followed(release):
     looks like the history before a root rotation: the new root must not take
     over from it."""
     from finegate.gates._rules_spec import compile_rules
-    from finegate.harness.registry import audit
     from finegate.harness.registry.trust import (
         load_signer,
         rules_digest,
@@ -526,15 +526,7 @@ def test_a_version_no_root_signed_is_never_followed(release):
             "INSERT INTO release_rules (version, created_at, envelope_json) VALUES (2, ?, ?)",
             (forged.created_at, json.dumps(envelope)),
         )
-    with store.transaction() as conn:
-        audit.append(
-            conn,
-            action="rules",
-            actor="root",
-            subject="release-rules",
-            payload={"version": 2},
-            artifacts={"rules": rules_digest(forged)},
-        )
+    append_rules_record(store, 2, rules_digest(forged))
     old = folder / "old-trust-root.json"
     old.write_text(release.trust.read_text())
     create_key(folder / "keys", "root2")
