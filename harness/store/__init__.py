@@ -29,6 +29,8 @@ _EXPORTS = {
     "responses_table": "_schema",
     "statements_table": "_schema",
     "release_rules_table": "_schema",
+    "serve_requests_table": "_schema",
+    "serve_feedback_table": "_schema",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

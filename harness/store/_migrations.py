@@ -27,11 +27,13 @@ from finegate.harness.store._schema import (
     model_versions_table,
     release_rules_table,
     runs_table,
+    serve_feedback_table,
+    serve_requests_table,
     statements_table,
     verdicts_table,
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 LOG_ORIGIN_KEY = "audit_log_origin"
 
 
@@ -115,6 +117,12 @@ def _one_fingerprint_per_model(conn: Connection) -> None:
             )
 
 
+def _add_request_log(conn: Connection) -> None:
+    """Version 8: the serving request log and the feedback callers give on it."""
+    serve_requests_table.create(conn, checkfirst=True)
+    serve_feedback_table.create(conn, checkfirst=True)
+
+
 # version -> function upgrading a store from version-1 to version, in one transaction
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_facts,
@@ -123,6 +131,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     5: _add_statements,
     6: _add_log_origin,
     7: _one_fingerprint_per_model,
+    8: _add_request_log,
 }
 
 

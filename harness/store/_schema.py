@@ -188,3 +188,41 @@ release_rules_table = Table(
     Column("created_at", String(32), nullable=False),
     Column("envelope_json", Text, nullable=False),
 )
+
+
+# -- serving: the request log and the feedback on it -------------------------------------
+
+serve_requests_table = Table(
+    "serve_requests",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("at", String(32), nullable=False, index=True),
+    Column("caller_hash", String(64)),
+    Column("name", String(255), nullable=False),
+    Column("version", Integer),
+    Column("alias", String(64)),
+    Column("fingerprint", String(64)),
+    Column("endpoint", String(32), nullable=False),
+    Column("prompt", Text),
+    Column("answer", Text),
+    Column("text_form", String(16), nullable=False),  # "redacted" or "raw"
+    Column("pii_json", Text, nullable=False),
+    Column("flags_json", Text, nullable=False),
+    Column("latency_ms", Float),
+    Column("prompt_tokens", Integer),
+    Column("completion_tokens", Integer),
+    Column("cost", Float),
+    Column("status", Integer, nullable=False),
+    Column("error", Text),
+)
+
+
+serve_feedback_table = Table(
+    "serve_feedback",
+    metadata,
+    Column("request_id", String(64), primary_key=True),  # once per request, by the database
+    Column("at", String(32), nullable=False),
+    Column("caller_hash", String(64), nullable=False),
+    Column("thumbs", String(8)),
+    Column("task_completed", Integer),
+)

@@ -190,6 +190,8 @@ def test_a_version_1_store_is_migrated_to_the_current_schema(tmp_path):
             "model_approvals",
             "statements",
             "release_rules",
+            "serve_requests",
+            "serve_feedback",
         ):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("DELETE FROM finegate_meta WHERE key != 'schema_version'")
