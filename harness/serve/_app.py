@@ -1,9 +1,14 @@
-"""``finegate serve``: any System as an OpenAI-compatible HTTP endpoint.
+"""``finegate serve``: any System, or a registered model by its aliases, as an
+OpenAI-compatible HTTP endpoint.
 
 The same model, adapter and template that were evaluated in process answer
 ``POST /v1/chat/completions`` and ``POST /v1/completions`` (with ``echo`` and
 ``logprobs`` for scoring) and list themselves under ``GET /v1/models`` with their
-fingerprint, so what is deployed is provably what was gated.
+fingerprint, so what is deployed is provably what was gated. Every answer names
+the version that gave it (the ``finegate`` field and ``X-Finegate-Version``),
+and its id is the one ``POST /v1/feedback`` takes. With a request log, each
+request is written (redacted) before it is answered; ``GET /metrics`` is in
+Prometheus' format.
 
 Requests that arrive within ``batch_window_s`` of each other are answered by one
 ``generate`` (or ``loglikelihood``) call of the System, up to ``max_batch``: a
@@ -23,7 +28,7 @@ fastapi and uvicorn (``pip install 'finegate[serve]'``) are imported only in thi
 import asyncio
 import contextlib
 import time
-from concurrent.futures import ThreadPoolExecutor
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,118 +39,103 @@ from finegate.harness.core import (
     InputError,
     Message,
 )
-from finegate.harness.serve._batcher import Batcher, BatchStats
-from finegate.harness.serve._logprobs import _scoring_model, prompt_logprobs
+from finegate.harness.serve._aliases import AliasFollower
+from finegate.harness.serve._batcher import BatchStats
+from finegate.harness.serve._callers import CallerTokens
+from finegate.harness.serve._deployment import Batching, Deployment, FixedDeployment, Slot
+from finegate.harness.serve._feedback import Feedback, FeedbackRefused, record_feedback
+from finegate.harness.serve._logprobs import prompt_logprobs
+from finegate.harness.serve._metrics import ServeMetrics
+from finegate.harness.serve._request_log import LogEntry, RequestLog
+from finegate.harness.serve._requests import (
+    ApiError,
+    check_common,
+    content_text,
+    is_json,
+    require_server_libraries,
+    sampling_params,
+    token_usage,
+    wants_json,
+)
+from finegate.harness.store import now_iso
 from finegate.harness.system import System
-
-# -- request bodies ---------------------------------------------------------------------
-
-
-def require_server_libraries() -> None:
-    try:
-        import fastapi  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError:
-        raise InputError(
-            "finegate serve needs fastapi and uvicorn: pip install 'finegate[serve]'"
-        ) from None
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, param: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.param = status, message, param
-
-
-def _content_text(content: Any, where: str) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # OpenAI content parts: only text is understood
-        parts = []
-        for part in content:
-            if not (isinstance(part, dict) and part.get("type") == "text"):
-                raise ApiError(400, "only text content parts are supported", where)
-            parts.append(str(part.get("text", "")))
-        return "".join(parts)
-    raise ApiError(400, "content must be a string or a list of text parts", where)
-
-
-def _params(body: dict[str, Any], default_max: int) -> GenerationParams:
-    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
-    stop = body.get("stop") or ()
-    if isinstance(stop, str):
-        stop = (stop,)
-    try:
-        return GenerationParams(
-            max_new_tokens=default_max if max_tokens is None else int(max_tokens),
-            temperature=float(
-                body.get("temperature") if body.get("temperature") is not None else 0.0
-            ),
-            top_p=float(body.get("top_p") if body.get("top_p") is not None else 1.0),
-            stop=tuple(str(s) for s in stop),
-            seed=int(body.get("seed") or 0),
-        )
-    except (TypeError, ValueError) as e:
-        raise ApiError(400, f"bad sampling parameter: {e}") from None
-
-
-def _check_common(body: dict[str, Any], served: str) -> None:
-    model = body.get("model")
-    if model not in (None, served):
-        raise ApiError(404, f"model {model!r} is not served here (serving {served!r})", "model")
-    if body.get("stream"):
-        raise ApiError(400, "streaming is not supported", "stream")
-    if int(body.get("n") or 1) != 1:
-        raise ApiError(400, "only n=1 is supported", "n")
-
-
-def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
-    return {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-    }
-
 
 # -- the app ----------------------------------------------------------------------------
 
 
 @dataclass
 class ServeOptions:
+    """How a server batches, names itself, logs, prices and knows its callers.
+
+    Without ``callers`` anyone may ask, and the caller (for the sticky canary
+    slice and the log) is the ``X-Finegate-Caller`` header or the body's ``user``;
+    feedback is then refused, since no one could be held to their own requests.
+    With ``callers`` every request needs its caller's token."""
+
     batch_window_s: float = 0.01
     max_batch: int = 32
     default_max_tokens: int = 256
     served_name: str | None = None
+    request_log: RequestLog | None = None
+    callers: CallerTokens | None = None
+    cost_per_1k_prompt_tokens: float = 0.0
+    cost_per_1k_completion_tokens: float = 0.0
 
 
-def create_app(system: System, options: ServeOptions | None = None) -> Any:
-    """A fastapi app serving ``system``; ``app.state.stats`` counts the batches."""
+def create_app(target: System | AliasFollower, options: ServeOptions | None = None) -> Any:
+    """A fastapi app serving a system, or a registered model's aliases
+    (``AliasFollower``); ``app.state.stats`` counts the batches and
+    ``app.state.deployment`` holds what is served."""
     require_server_libraries()
     from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import JSONResponse, Response
+
+    from finegate.harness.pii import hash_value, pii_salt
+    from finegate.harness.safety import pattern_refusal
 
     options = options or ServeOptions()
-    served = options.served_name or system.name
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finegate-model")
     stats = BatchStats()
-    generate = Batcher(
-        system.generate, executor, options.batch_window_s, options.max_batch, stats.generate
-    )
-    fingerprint = system.fingerprint()
-    scorer = _scoring_model(system)
+    batching = Batching(options.batch_window_s, options.max_batch)
+    metrics = ServeMetrics()
+    follower: AliasFollower | None = None
+    deployment: Deployment
+    if isinstance(target, AliasFollower):
+        follower = target
+        deployment = follower.deployment
+        follower.on_refused = lambda alias, _message: metrics.alias_refusals.labels(alias).inc()
+        for alias, _version in follower.refused:
+            metrics.alias_refusals.labels(alias).inc()
+    else:
+        deployment = FixedDeployment(target, options.served_name or target.name, batching, stats)
+    served = options.served_name or deployment.served_name
+    request_log = options.request_log
+    salt = pii_salt() if request_log is not None else b""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> Any:
-        generate.start()
+        if request_log is not None:
+            await asyncio.get_running_loop().run_in_executor(None, request_log.start)
+        await deployment.start()
+        following = asyncio.get_running_loop().create_task(follower.follow()) if follower else None
         yield
-        await generate.stop()
-        executor.shutdown(wait=False, cancel_futures=True)
+        if following is not None:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+            follower.close()  # type: ignore[union-attr]
+        await deployment.stop()
+        if request_log is not None:
+            request_log.stop()
 
     app = FastAPI(title=f"finegate: {served}", lifespan=lifespan)
     app.state.stats = stats
+    app.state.deployment = deployment
+    app.state.metrics = metrics
 
     def error(status: int, message: str, param: str | None = None) -> Any:
         kind = "invalid_request_error" if status < 500 else "server_error"
+        if status in (401, 403):
+            kind = "authentication_error"
         return JSONResponse(
             {"error": {"message": message, "type": kind, "param": param, "code": None}},
             status_code=status,
@@ -160,41 +150,155 @@ def create_app(system: System, options: ServeOptions | None = None) -> Any:
             raise ApiError(400, "the request body must be a JSON object")
         return body
 
-    async def answer(prompt: Any, params: GenerationParams) -> Any:
+    def caller_of(request: Request, body: dict[str, Any] | None) -> str | None:
+        if options.callers is not None:
+            caller = options.callers.caller_of(request.headers.get("authorization"))
+            if caller is None:
+                metrics.failed("-", "-", 401)
+                raise ApiError(401, "a caller's token is needed: Authorization: Bearer TOKEN")
+            return caller
+        named = request.headers.get("x-finegate-caller") or (body or {}).get("user")
+        return str(named) if named else None
+
+    def caller_hash(caller: str | None) -> str | None:
+        return hash_value(caller, salt) if caller is not None and request_log else None
+
+    async def generated(
+        slot: Slot,
+        alias: str,
+        request_id: str,
+        caller: str | None,
+        endpoint: str,
+        prompt: Any,
+        logged_prompt: Any,
+        params: GenerationParams,
+        want_json: bool,
+    ) -> Any:
+        """Answer, log (before answering), count; a failure is logged and counted too."""
+        started = time.perf_counter()
+        entry = {
+            "id": request_id,
+            "at": now_iso(),
+            "caller_hash": caller_hash(caller),
+            "name": slot.name,
+            "version": slot.version,
+            "alias": alias,
+            "fingerprint": slot.fingerprint,
+            "endpoint": endpoint,
+            "prompt": logged_prompt,
+        }
         try:
-            return await generate.submit(GenerateRequest(prompt, params))
+            g = await slot.generate.submit(GenerateRequest(prompt, params))
         except (CapabilityError, InputError) as e:
+            await failed(entry, started, 400, str(e), slot.label, alias)
             raise ApiError(400, str(e)) from None
         except Exception as e:
+            await failed(entry, started, 500, f"{type(e).__name__}: {e}", slot.label, alias)
             raise ApiError(500, f"{type(e).__name__}: {e}") from None
+        latency = time.perf_counter() - started
+        cost = (
+            g.prompt_tokens * options.cost_per_1k_prompt_tokens
+            + g.completion_tokens * options.cost_per_1k_completion_tokens
+        ) / 1000.0
+        flags = {
+            "refusal": pattern_refusal(g.text),
+            "invalid_json": want_json and not is_json(g.text),
+        }
+        answer_pii = 0
+        if request_log is not None:
+            try:
+                logged = await request_log.write(
+                    LogEntry(
+                        **entry,
+                        answer=g.text,
+                        latency_ms=latency * 1000.0,
+                        prompt_tokens=g.prompt_tokens,
+                        completion_tokens=g.completion_tokens,
+                        cost=cost,
+                        flags=flags,
+                    )
+                )
+            except Exception as e:
+                metrics.failed(slot.label, alias, 503)
+                raise ApiError(
+                    503,
+                    f"the answer was not sent: it could not be written to the request log ({e})",
+                ) from None
+            answer_pii = logged.answer_pii
+        flags["pii"] = answer_pii > 0
+        metrics.answered(
+            slot.label,
+            alias,
+            latency_s=latency,
+            prompt_tokens=g.prompt_tokens,
+            completion_tokens=g.completion_tokens,
+            cost=cost,
+            flags=flags,
+        )
+        return g
+
+    async def failed(
+        entry: dict[str, Any], started: float, status: int, message: str, label: str, alias: str
+    ) -> None:
+        metrics.failed(label, alias, status)
+        if request_log is not None:
+            with contextlib.suppress(Exception):  # the request fails either way
+                await request_log.write(
+                    LogEntry(
+                        **entry,
+                        answer=None,
+                        latency_ms=(time.perf_counter() - started) * 1000.0,
+                        status=status,
+                        error=message,
+                    )
+                )
+
+    def answered_by(payload: dict[str, Any], slot: Slot, alias: str, request_id: str) -> Any:
+        payload["id"] = request_id
+        payload["system_fingerprint"] = slot.fingerprint[:16]
+        payload["finegate"] = {
+            "request_id": request_id,
+            "version": slot.label,
+            "alias": alias,
+            "fingerprint": slot.fingerprint,
+        }
+        return JSONResponse(
+            payload,
+            headers={
+                "x-finegate-request-id": request_id,
+                "x-finegate-version": slot.label,
+                "x-finegate-alias": alias,
+            },
+        )
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Any:
         return error(exc.status, exc.message, exc.param)
 
+    @app.exception_handler(FeedbackRefused)
+    async def _feedback_refused(request: Request, exc: FeedbackRefused) -> Any:
+        return error(exc.status, exc.message, exc.param)
+
     @app.get("/v1/models")
     async def models() -> Any:
-        return {
-            "object": "list",
-            "data": [
-                {
-                    "id": served,
-                    "object": "model",
-                    "created": 0,
-                    "owned_by": "finegate",
-                    "fingerprint": fingerprint,
-                }
-            ],
-        }
+        data = deployment.describe()
+        data[0]["id"] = served
+        return {"object": "list", "data": data}
 
     @app.get("/v1/finegate/stats")
     async def batch_stats() -> Any:
         return {"generate_batches": stats.generate, "logprob_requests": len(stats.loglikelihood)}
 
+    @app.get("/metrics")
+    async def prometheus() -> Any:
+        content, media_type = metrics.render()
+        return Response(content, media_type=media_type)
+
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Any:
         body = await body_of(request)
-        _check_common(body, served)
+        caller = caller_of(request, body)
+        check_common(body, served)
         raw = body.get("messages")
         if not isinstance(raw, list) or not raw:
             raise ApiError(400, "messages must be a non-empty list", "messages")
@@ -205,67 +309,132 @@ def create_app(system: System, options: ServeOptions | None = None) -> Any:
                 role = "system"
             if role not in ("system", "user", "assistant"):
                 raise ApiError(400, f"unsupported role {role!r}", f"messages[{i}].role")
-            messages.append(Message(role, _content_text(m.get("content"), f"messages[{i}]")))
-        g = await answer(tuple(messages), _params(body, options.default_max_tokens))
-        return {
-            "id": f"chatcmpl-{time.time_ns():x}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": served,
-            "system_fingerprint": fingerprint[:16],
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": g.text},
-                    "finish_reason": g.finish_reason,
-                    "logprobs": None,
-                }
-            ],
-            "usage": _usage(g.prompt_tokens, g.completion_tokens),
-        }
+            messages.append(Message(role, content_text(m.get("content"), f"messages[{i}]")))
+        params = sampling_params(body, options.default_max_tokens)
+        slot, alias = deployment.route(caller)
+        request_id = f"req-{uuid.uuid4().hex}"
+        slot.enter()
+        try:
+            g = await generated(
+                slot,
+                alias,
+                request_id,
+                caller,
+                "chat",
+                tuple(messages),
+                [{"role": m.role, "content": m.content} for m in messages],
+                params,
+                wants_json(body),
+            )
+        finally:
+            slot.leave()
+        return answered_by(
+            {
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": served,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": g.text},
+                        "finish_reason": g.finish_reason,
+                        "logprobs": None,
+                    }
+                ],
+                "usage": token_usage(g.prompt_tokens, g.completion_tokens),
+            },
+            slot,
+            alias,
+            request_id,
+        )
 
     @app.post("/v1/completions")
     async def completions(request: Request) -> Any:
         body = await body_of(request)
-        _check_common(body, served)
+        caller = caller_of(request, body)
+        check_common(body, served)
         prompt = body.get("prompt")
         if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
             prompt = prompt[0]
         if not isinstance(prompt, str):
             raise ApiError(400, "prompt must be one string", "prompt")
-        params = _params(body, options.default_max_tokens)
+        params = sampling_params(body, options.default_max_tokens)
         want_logprobs = body.get("logprobs") is not None
-        if body.get("echo"):
-            if params.max_new_tokens != 0 or not want_logprobs:
-                raise ApiError(400, "echo is supported with max_tokens=0 and logprobs", "echo")
-            if scorer is None:
-                raise ApiError(
-                    400,
-                    "prompt logprobs need the served system to be a transformers model "
-                    "without a prompt template",
-                    "echo",
+        slot, alias = deployment.route(caller)
+        request_id = f"req-{uuid.uuid4().hex}"
+        slot.enter()
+        try:
+            if body.get("echo"):
+                if params.max_new_tokens != 0 or not want_logprobs:
+                    raise ApiError(400, "echo is supported with max_tokens=0 and logprobs", "echo")
+                if slot.scorer is None:
+                    raise ApiError(
+                        400,
+                        "prompt logprobs need the served system to be a transformers model "
+                        "without a prompt template",
+                        "echo",
+                    )
+                stats.loglikelihood.append(1)
+                loop = asyncio.get_running_loop()
+                logprobs = await loop.run_in_executor(
+                    slot.executor, prompt_logprobs, slot.scorer, prompt, int(body["logprobs"])
                 )
-            stats.loglikelihood.append(1)
-            loop = asyncio.get_running_loop()
-            logprobs = await loop.run_in_executor(
-                executor, prompt_logprobs, scorer, prompt, int(body["logprobs"])
+                text, usage = prompt, token_usage(len(logprobs["tokens"]), 0)
+                finish = "length"
+            else:
+                if want_logprobs:
+                    raise ApiError(
+                        400, "logprobs of generated tokens are not supported", "logprobs"
+                    )
+                g = await generated(
+                    slot,
+                    alias,
+                    request_id,
+                    caller,
+                    "completions",
+                    prompt,
+                    prompt,
+                    params,
+                    wants_json(body),
+                )
+                text, logprobs, finish = g.text, None, g.finish_reason
+                usage = token_usage(g.prompt_tokens, g.completion_tokens)
+        finally:
+            slot.leave()
+        return answered_by(
+            {
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": served,
+                "choices": [
+                    {"index": 0, "text": text, "finish_reason": finish, "logprobs": logprobs}
+                ],
+                "usage": usage,
+            },
+            slot,
+            alias,
+            request_id,
+        )
+
+    @app.post("/v1/feedback")
+    async def feedback(request: Request) -> Any:
+        if options.callers is None:
+            raise ApiError(
+                401,
+                "this server takes feedback only from callers with tokens: start it with --tokens",
             )
-            text, usage = prompt, _usage(len(logprobs["tokens"]), 0)
-            finish = "length"
-        else:
-            if want_logprobs:
-                raise ApiError(400, "logprobs of generated tokens are not supported", "logprobs")
-            g = await answer(prompt, params)
-            text, logprobs, finish = g.text, None, g.finish_reason
-            usage = _usage(g.prompt_tokens, g.completion_tokens)
-        return {
-            "id": f"cmpl-{time.time_ns():x}",
-            "object": "text_completion",
-            "created": int(time.time()),
-            "model": served,
-            "system_fingerprint": fingerprint[:16],
-            "choices": [{"index": 0, "text": text, "finish_reason": finish, "logprobs": logprobs}],
-            "usage": usage,
-        }
+        caller = caller_of(request, None)
+        if request_log is None:
+            raise ApiError(503, "feedback needs the request log, which this server does not keep")
+        given = Feedback.parse(await body_of(request))
+        loop = asyncio.get_running_loop()
+        answered = await loop.run_in_executor(
+            None, record_feedback, request_log.store, given, caller_hash(caller)
+        )
+        label = (
+            f"{answered['name']}:{answered['version']}" if answered["version"] else answered["name"]
+        )
+        metrics.feedback_given(label, answered["alias"] or "-", given.thumbs, given.task_completed)
+        return {"ok": True, "request_id": given.request_id, "version": label}
 
     return app

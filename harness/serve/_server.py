@@ -10,8 +10,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from finegate.harness.serve._aliases import AliasFollower
 from finegate.harness.serve._app import ServeOptions, create_app, require_server_libraries
 from finegate.harness.system import System
+
+Served = System | AliasFollower
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -21,7 +24,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def serve(
-    system: System,
+    system: Served,
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -39,7 +42,7 @@ class ServerThread:
     """A server in a background thread of this process, on a free loopback port:
     ``with ServerThread(system) as url: ...`` (the URL ends in ``/v1``)."""
 
-    def __init__(self, system: System, options: ServeOptions | None = None, port: int = 0):
+    def __init__(self, system: Served, options: ServeOptions | None = None, port: int = 0):
         require_server_libraries()
         import uvicorn
 
@@ -68,6 +71,6 @@ class ServerThread:
 
 
 @contextlib.contextmanager
-def serving(system: System, options: ServeOptions | None = None) -> Iterator[str]:
+def serving(system: Served, options: ServeOptions | None = None) -> Iterator[str]:
     with ServerThread(system, options) as url:
         yield url

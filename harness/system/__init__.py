@@ -30,6 +30,7 @@ _EXPORTS = {
     "RecordedTraining": "_training",
     "recorded_training": "_training",
     "build_system": "_spec",
+    "rebuild_system": "_spec",
     "HFModel": "hf._model",
     "embedded_models": "hf._embedded",
     "ensure_embedded": "hf._embedded",

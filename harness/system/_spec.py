@@ -130,3 +130,31 @@ def import_system(ref: str, *, field: str | None = "python") -> System:
     if not isinstance(value, System):
         raise InputError(Problem(f"{ref!r} is not a System", field=field))
     return value
+
+
+def rebuild_system(description: Mapping[str, Any]) -> System:
+    """The system a run's description names (a local model, its adapter and its
+    template), built again: how a registered version is served. Only local models
+    can be rebuilt from a description; the caller checks the fingerprint."""
+    inner = dict(description)
+    template = None
+    if inner.get("type") == "prompted":
+        from finegate.harness.system._template import PromptTemplate
+
+        template = PromptTemplate.model_validate(inner["template"])
+        inner = dict(inner["inner"])
+    if inner.get("type") != "hf":
+        raise InputError(
+            f"a system of type {inner.get('type')!r} cannot be rebuilt from its description: "
+            "only a local model (with its adapter and template) can"
+        )
+    system = build_system(
+        SystemSpec(
+            model=inner["model"],
+            adapter=inner.get("adapter"),
+            dtype=str(inner.get("dtype") or "auto"),
+            device=str(inner.get("device") or "auto"),
+            load_in_4bit=bool(inner.get("load_in_4bit")),
+        )
+    )
+    return template.wrap(system) if template is not None else system
