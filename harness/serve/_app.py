@@ -176,7 +176,29 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
     ) -> Any:
         """Answer, log (before answering), count; a failure is logged and counted too."""
         started = time.perf_counter()
-        entry = {
+        entry = entry_of(slot, alias, request_id, caller, endpoint, logged_prompt)
+        try:
+            g = await slot.generate.submit(GenerateRequest(prompt, params))
+        except (CapabilityError, InputError) as e:
+            await failed(entry, started, 400, str(e), slot.label, alias)
+            raise ApiError(400, str(e)) from None
+        except Exception as e:
+            await failed(entry, started, 500, f"{type(e).__name__}: {e}", slot.label, alias)
+            raise ApiError(500, f"{type(e).__name__}: {e}") from None
+        await answered(
+            entry, started, slot, alias, g.text, g.prompt_tokens, g.completion_tokens, want_json
+        )
+        return g
+
+    def entry_of(
+        slot: Slot,
+        alias: str,
+        request_id: str,
+        caller: str | None,
+        endpoint: str,
+        logged_prompt: Any,
+    ) -> dict[str, Any]:
+        return {
             "id": request_id,
             "at": now_iso(),
             "caller_hash": caller_hash(caller),
@@ -187,22 +209,26 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
             "endpoint": endpoint,
             "prompt": logged_prompt,
         }
-        try:
-            g = await slot.generate.submit(GenerateRequest(prompt, params))
-        except (CapabilityError, InputError) as e:
-            await failed(entry, started, 400, str(e), slot.label, alias)
-            raise ApiError(400, str(e)) from None
-        except Exception as e:
-            await failed(entry, started, 500, f"{type(e).__name__}: {e}", slot.label, alias)
-            raise ApiError(500, f"{type(e).__name__}: {e}") from None
+
+    async def answered(
+        entry: dict[str, Any],
+        started: float,
+        slot: Slot,
+        alias: str,
+        text: str | None,
+        prompt_tokens: int,
+        completion_tokens: int,
+        want_json: bool,
+    ) -> None:
+        """Log the answer (it is sent only once its row is committed), then count it."""
         latency = time.perf_counter() - started
         cost = (
-            g.prompt_tokens * options.cost_per_1k_prompt_tokens
-            + g.completion_tokens * options.cost_per_1k_completion_tokens
+            prompt_tokens * options.cost_per_1k_prompt_tokens
+            + completion_tokens * options.cost_per_1k_completion_tokens
         ) / 1000.0
         flags = {
-            "refusal": pattern_refusal(g.text),
-            "invalid_json": want_json and not is_json(g.text),
+            "refusal": text is not None and pattern_refusal(text),
+            "invalid_json": text is not None and want_json and not is_json(text),
         }
         answer_pii = 0
         if request_log is not None:
@@ -210,10 +236,10 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
                 logged = await request_log.write(
                     LogEntry(
                         **entry,
-                        answer=g.text,
+                        answer=text,
                         latency_ms=latency * 1000.0,
-                        prompt_tokens=g.prompt_tokens,
-                        completion_tokens=g.completion_tokens,
+                        prompt_tokens=prompt_tokens,
+                        completion_tokens=completion_tokens,
                         cost=cost,
                         flags=flags,
                     )
@@ -230,12 +256,11 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
             slot.label,
             alias,
             latency_s=latency,
-            prompt_tokens=g.prompt_tokens,
-            completion_tokens=g.completion_tokens,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
             cost=cost,
             flags=flags,
         )
-        return g
 
     async def failed(
         entry: dict[str, Any], started: float, status: int, message: str, label: str, alias: str
@@ -376,9 +401,17 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
                     )
                 stats.loglikelihood.append(1)
                 loop = asyncio.get_running_loop()
-                logprobs = await loop.run_in_executor(
-                    slot.executor, prompt_logprobs, slot.scorer, prompt, int(body["logprobs"])
-                )
+                started = time.perf_counter()
+                entry = entry_of(slot, alias, request_id, caller, "logprobs", prompt)
+                try:
+                    logprobs = await loop.run_in_executor(
+                        slot.executor, prompt_logprobs, slot.scorer, prompt, int(body["logprobs"])
+                    )
+                except Exception as e:
+                    message = f"{type(e).__name__}: {e}"
+                    await failed(entry, started, 500, message, slot.label, alias)
+                    raise ApiError(500, message) from None
+                await answered(entry, started, slot, alias, None, len(logprobs["tokens"]), 0, False)
                 text, usage = prompt, token_usage(len(logprobs["tokens"]), 0)
                 finish = "length"
             else:

@@ -100,9 +100,7 @@ def _chat(client: httpx.Client, url: str, token: str, content: str) -> httpx.Res
 
 
 def _log_rows(released) -> dict[str, dict]:
-    with sqlite3.connect(released.store_path) as db:
-        db.row_factory = sqlite3.Row
-        return {r["id"]: dict(r) for r in db.execute("SELECT * FROM serve_requests")}
+    return {r["id"]: r for r in _log_rows_at(released.store_path)}
 
 
 def _metric(text: str, name: str, **labels: str) -> float:
@@ -348,3 +346,36 @@ def test_retention_deletes_old_rows_with_their_feedback(released):
             "SELECT COUNT(*) FROM serve_feedback WHERE request_id = 'req-old'"
         ).fetchone()[0]
     assert (deleted, before - after, old_feedback) == (1, 1, 0)
+
+
+def test_a_fixed_model_logs_generation_and_scoring_requests(tiny_chat_llama, tmp_path):
+    from finegate.harness import HFModel
+
+    model = HFModel(str(tiny_chat_llama), device="cpu")
+    store = Store(tmp_path / "fg.db")
+    options = ServeOptions(served_name="tiny", request_log=RequestLog(store, raw=True))
+    with ServerThread(model, options) as url, httpx.Client(timeout=60) as client:
+        chat = client.post(
+            f"{url}/chat/completions",
+            json={"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2},
+            headers={"X-Finegate-Caller": "ops"},
+        )
+        scored = client.post(
+            f"{url}/completions",
+            json={"prompt": "The sky is blue", "echo": True, "logprobs": 1, "max_tokens": 0},
+        )
+        refused = client.post(f"{url}/completions", json={"prompt": "x", "logprobs": 1})
+    assert chat.headers["x-finegate-version"] == model.name
+    assert chat.json()["finegate"]["alias"] == "fixed"
+    rows = {r["endpoint"]: r for r in _log_rows_at(tmp_path / "fg.db")}
+    assert set(rows) == {"chat", "logprobs"}
+    assert rows["logprobs"]["prompt_tokens"] == scored.json()["usage"]["prompt_tokens"] > 0
+    assert rows["chat"]["caller_hash"] and rows["logprobs"]["caller_hash"] is None
+    assert rows["chat"]["fingerprint"] == model.fingerprint() and rows["chat"]["version"] is None
+    assert refused.status_code == 400  # a malformed request is answered, not logged
+
+
+def _log_rows_at(path: Path) -> list[dict]:
+    with sqlite3.connect(path) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM serve_requests")]
