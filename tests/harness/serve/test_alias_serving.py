@@ -379,3 +379,24 @@ def _log_rows_at(path: Path) -> list[dict]:
     with sqlite3.connect(path) as db:
         db.row_factory = sqlite3.Row
         return [dict(r) for r in db.execute("SELECT * FROM serve_requests")]
+
+
+def test_an_answer_that_cannot_be_logged_is_not_sent(tiny_chat_llama, tmp_path):
+    from finegate.harness import HFModel
+
+    store = Store(tmp_path / "fg.db")
+    options = ServeOptions(request_log=RequestLog(store, raw=True))
+    model = HFModel(str(tiny_chat_llama), device="cpu")
+    body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+    with ServerThread(model, options) as url, httpx.Client(timeout=60) as client:
+        assert client.post(f"{url}/chat/completions", json=body).status_code == 200
+        with sqlite3.connect(tmp_path / "fg.db") as db:  # the log's table is gone
+            db.execute("ALTER TABLE serve_requests RENAME TO gone")
+        r = client.post(f"{url}/chat/completions", json=body)
+        metrics = client.get(url.removesuffix("/v1") + "/metrics").text
+    assert r.status_code == 503 and "could not be written to the request log" in r.text
+    assert "choices" not in r.text
+    assert (
+        _metric(metrics, "finegate_requests_total", version=model.name, alias="fixed", status="503")
+        == 1
+    )
