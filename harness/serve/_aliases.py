@@ -35,7 +35,7 @@ from finegate.harness.serve._deployment import (
     Slot,
 )
 from finegate.harness.store import Store
-from finegate.harness.system import System, innermost, rebuild_system
+from finegate.harness.system import System, innermost, innermost_system, rebuild_system
 
 log = logging.getLogger("finegate.serve")
 
@@ -112,6 +112,12 @@ class AliasSource:
         return self.system_of(version)
 
 
+def _load(system: System) -> None:
+    model = innermost_system(system)
+    if hasattr(type(model), "model"):  # a transformers model loads on first use
+        _ = model.model
+
+
 class AliasFollower:
     """Keeps a ``CanaryDeployment`` on the versions its aliases point at."""
 
@@ -153,6 +159,7 @@ class AliasFollower:
                 self.source.checked_system(alias, version)  # the signed move is still checked
                 return slot
         system = self.source.checked_system(alias, version)
+        _load(system)  # here, on the loader thread, not on its first caller's time
         return Slot(
             system,
             label=version.ref,

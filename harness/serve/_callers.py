@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import os
 import re
 import secrets
+import time
 from pathlib import Path
 
 import yaml
 
 from finegate.harness.core import InputError, Problem, atomic_write_text
+
+log = logging.getLogger("finegate.serve")
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
@@ -28,9 +33,35 @@ def token_digest(token: str) -> str:
 class CallerTokens:
     """The callers a server knows, by the digests of their tokens."""
 
-    def __init__(self, digests: dict[str, str], source: str = "<memory>"):
+    def __init__(self, digests: dict[str, str], source: str | None = None):
         self.digests = dict(digests)
         self.source = source
+        self._seen = self._stamp()
+        self._checked = time.monotonic()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        if self.source is None:
+            return None
+        try:
+            st = os.stat(self.source)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def _reload_if_changed(self) -> None:
+        """A caller added or revoked with ``serve-token`` counts within a second,
+        without a restart; a file that no longer parses leaves the callers as they were."""
+        if self.source is None or time.monotonic() - self._checked < 1.0:
+            return
+        self._checked = time.monotonic()
+        stamp = self._stamp()
+        if stamp is None or stamp == self._seen:
+            return
+        try:
+            self.digests = CallerTokens.load(self.source).digests
+        except InputError as e:
+            log.warning("%s", e)
+        self._seen = stamp
 
     @classmethod
     def load(cls, path: str | Path) -> CallerTokens:
@@ -62,6 +93,7 @@ class CallerTokens:
     def caller_of(self, authorization: str | None) -> str | None:
         """The caller a ``Bearer`` token names, or None. Every digest is compared
         in constant time, so timing tells nothing about which caller came close."""
+        self._reload_if_changed()
         if not authorization or not authorization.startswith("Bearer "):
             return None
         presented = token_digest(authorization.removeprefix("Bearer ").strip())

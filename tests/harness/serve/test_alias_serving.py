@@ -400,3 +400,27 @@ def test_an_answer_that_cannot_be_logged_is_not_sent(tiny_chat_llama, tmp_path):
         _metric(metrics, "finegate_requests_total", version=model.name, alias="fixed", status="503")
         == 1
     )
+
+
+def test_callers_added_or_revoked_count_without_a_restart(tmp_path, monkeypatch):
+    import finegate.harness.serve._callers as callers_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(callers_module.time, "monotonic", lambda: clock[0])
+    path = tmp_path / "tokens.yaml"
+    ana = new_token(path, "ana")
+    callers = CallerTokens.load(path)
+    assert callers.caller_of(f"Bearer {ana}") == "ana"
+    ben = new_token(path, "ben")
+    new_ana = new_token(path, "ana")  # ana's old token is revoked
+    assert callers.caller_of(f"Bearer {ben}") is None  # read at most once a second
+    clock[0] += 1.5
+    assert callers.caller_of(f"Bearer {ben}") == "ben"
+    assert callers.caller_of(f"Bearer {ana}") is None
+    assert callers.caller_of(f"Bearer {new_ana}") == "ana"
+    path.write_text("ana: not-a-digest\n")  # a broken edit keeps the callers as they were
+    clock[0] += 1.5
+    assert callers.caller_of(f"Bearer {ben}") == "ben"
+    with pytest.raises(Exception, match="SHA-256 of the caller's token"):
+        CallerTokens.load(path)
+    assert callers.caller_of(None) is None and callers.caller_of("Basic abc") is None
