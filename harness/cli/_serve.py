@@ -1,5 +1,6 @@
-"""``finegate serve``: the evaluated system (model, adapter, template), or a registered
-model by its aliases, over the OpenAI API; ``finegate serve-token`` gives a caller a token."""
+"""The commands that start a local server: ``finegate serve`` (the evaluated system, or
+a registered model by its aliases, over the OpenAI API), ``finegate serve-token`` (a
+caller's token) and ``finegate view`` (the store, read-only, in a browser)."""
 
 from __future__ import annotations
 
@@ -218,4 +219,35 @@ def serve_token_command(caller: str, tokens_path: str) -> None:
     click.echo(new_token(tokens_path, caller))
 
 
-COMMANDS = [serve_command, serve_token_command]
+@click.command("view")
+@store_option
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Loopback address to listen on: 127.0.0.1, ::1 or localhost (nothing else).",
+)
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 takes any free one.",
+)
+def view_command(store: str | None, host: str, port: int) -> None:
+    """Browse the store in a web browser: runs, metrics with intervals, paired
+    comparisons, verdicts, the audit log and the registry.
+
+    Read-only (the store is never written, nor migrated) and on loopback only.
+    Serves until interrupted (Ctrl-C).
+    """
+    from finegate.harness.view import serve_view
+
+    def announce(url: str) -> None:
+        click.echo(f"finegate view: {url}  (read-only; Ctrl-C to stop)")
+
+    serve_view(store, host=host, port=port, announce=announce)
+    click.echo("finegate view: stopped", err=True)
+
+
+COMMANDS = [serve_command, serve_token_command, view_command]

@@ -4,13 +4,15 @@ One SQLite file by default (WAL, one transaction per write), any SQLAlchemy URL
 for a team (PostgreSQL). The schema carries a version; an older store is
 migrated in one transaction, a newer one or a file that is not a finegate store
 is refused with a clear error and never touched. Every value is JSON text:
-nothing is pickled, so a store can be read by any tool.
+nothing is pickled, so a store can be read by any tool. One opened ``read_only``
+(the viewer) is read as it is: never created, never migrated, never written.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError
+from sqlalchemy.pool import NullPool
 
 from finegate.harness.core import InputError, MetricValue, StoreError, default_store_url
 from finegate.harness.store._migrations import prepare_schema
@@ -69,12 +72,34 @@ def _guard(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-class Store:
-    """Open (or create) a results store at a path or SQLAlchemy URL."""
+def _read_only_sqlite(path: Path) -> Engine:
+    """``mode=ro`` alone would create a WAL store's ``-wal`` and ``-shm`` files and
+    could not remove them: while no writer holds the store (no ``-wal``) each new
+    connection is ``immutable`` and creates nothing; while one does, ``mode=ro``
+    reads its commits from the files it made."""
+    target = path.expanduser().resolve()
 
-    def __init__(self, location: str | Path | None = None, *, create: bool = True):
+    def connect() -> sqlite3.Connection:
+        immutable = "" if Path(f"{target}-wal").exists() else "&immutable=1"
+        conn = sqlite3.connect(f"{target.as_uri()}?mode=ro{immutable}", uri=True)
+        conn.isolation_level = None  # sqlite_begin begins each transaction
+        conn.execute("PRAGMA query_only=ON")
+        return conn
+
+    engine = create_engine("sqlite://", creator=connect, poolclass=NullPool)
+    event.listen(engine, "begin", sqlite_begin)
+    return engine
+
+
+class Store:
+    """Open (or create) a results store at a path or SQLAlchemy URL; ``read_only``
+    opens one as it is (a server database is as read-only as the URL's role)."""
+
+    def __init__(
+        self, location: str | Path | None = None, *, create: bool = True, read_only: bool = False
+    ):
         loc = str(location) if location is not None else default_store_url()
-        self.location = loc
+        self.location, self.read_only = loc, read_only
         if "://" in loc:
             url = loc
             self.path: Path | None = (
@@ -84,20 +109,32 @@ class Store:
             self.path = Path(loc).expanduser()
             url = f"sqlite:///{self.path}"
         if self.path is not None:
-            check_sqlite_file(self.path, create)
-        self.engine: Engine = create_engine(url, future=True)
-        if self.engine.dialect.name == "sqlite":
+            check_sqlite_file(self.path, create and not read_only)
+        if read_only and self.path is not None:
+            self.engine: Engine = _read_only_sqlite(self.path)
+        else:
+            self.engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite" and not read_only:
             event.listen(self.engine, "connect", sqlite_pragmas)
             event.listen(self.engine, "begin", sqlite_begin)
         self._init_schema()
 
     def _init_schema(self) -> None:
+        """Create or migrate the schema; read-only, only check it (a change fails)."""
         try:
-            with self.transaction() as conn:
+            with self.engine.connect() if self.read_only else self.transaction() as conn:
                 prepare_schema(conn, self.location)
         except DatabaseError as e:
+            why = (
+                ": it is empty, or older than this finegate and needs upgrading, and a store "
+                "opened read-only is never changed; open it once with finegate for writing "
+                f"(e.g. `finegate runs list --store {self.location}`)"
+                if self.read_only and "readonly" in str(e.orig)
+                else ""
+            )
             raise StoreError(
-                f"{self.location}: the store cannot be opened ({e.orig}); it was left untouched"
+                f"{self.location}: the store cannot be opened ({e.orig}){why}; "
+                "it was left untouched"
             ) from None
 
     @contextmanager
@@ -105,6 +142,8 @@ class Store:
         """A write transaction. On SQLite it takes the write lock up front
         (BEGIN IMMEDIATE), so two writers wait for each other instead of failing
         when one upgrades a read to a write."""
+        if self.read_only:
+            raise StoreError(f"{self.location}: the store was opened read-only; nothing is written")
         with self.engine.connect() as conn:
             conn = conn.execution_options(finegate_write=True)
             with conn.begin():
