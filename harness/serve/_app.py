@@ -28,36 +28,30 @@ fastapi and uvicorn (``pip install 'finegate[serve]'``) are imported only in thi
 import asyncio
 import contextlib
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from finegate.harness.core import (
-    CapabilityError,
-    GenerateRequest,
-    GenerationParams,
-    InputError,
     Message,
 )
 from finegate.harness.serve._aliases import AliasFollower
 from finegate.harness.serve._batcher import BatchStats
 from finegate.harness.serve._callers import CallerTokens
-from finegate.harness.serve._deployment import Batching, Deployment, FixedDeployment, Slot
+from finegate.harness.serve._deployment import Batching, Deployment, FixedDeployment
 from finegate.harness.serve._feedback import Feedback, FeedbackRefused, record_feedback
 from finegate.harness.serve._logprobs import prompt_logprobs
 from finegate.harness.serve._metrics import ServeMetrics
-from finegate.harness.serve._request_log import LogEntry, RequestLog
+from finegate.harness.serve._recording import Prices, Record, Recorder
+from finegate.harness.serve._request_log import RequestLog
 from finegate.harness.serve._requests import (
     ApiError,
     check_common,
     content_text,
-    is_json,
     require_server_libraries,
     sampling_params,
     token_usage,
     wants_json,
 )
-from finegate.harness.store import now_iso
 from finegate.harness.system import System
 
 # -- the app ----------------------------------------------------------------------------
@@ -90,9 +84,6 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse, Response
 
-    from finegate.harness.pii import hash_value, pii_salt
-    from finegate.harness.safety import pattern_refusal
-
     options = options or ServeOptions()
     stats = BatchStats()
     batching = Batching(options.batch_window_s, options.max_batch)
@@ -101,6 +92,7 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
     deployment: Deployment
     if isinstance(target, AliasFollower):
         follower = target
+        stats = follower.stats  # the batches of every version it serves
         deployment = follower.deployment
         follower.on_refused = lambda alias, _message: metrics.alias_refusals.labels(alias).inc()
         for alias, _version in follower.refused:
@@ -109,7 +101,11 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
         deployment = FixedDeployment(target, options.served_name or target.name, batching, stats)
     served = options.served_name or deployment.served_name
     request_log = options.request_log
-    salt = pii_salt() if request_log is not None else b""
+    recorder = Recorder(
+        request_log,
+        metrics,
+        Prices(options.cost_per_1k_prompt_tokens, options.cost_per_1k_completion_tokens),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> Any:
@@ -160,125 +156,8 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
         named = request.headers.get("x-finegate-caller") or (body or {}).get("user")
         return str(named) if named else None
 
-    def caller_hash(caller: str | None) -> str | None:
-        return hash_value(caller, salt) if caller is not None and request_log else None
-
-    async def generated(
-        slot: Slot,
-        alias: str,
-        request_id: str,
-        caller: str | None,
-        endpoint: str,
-        prompt: Any,
-        logged_prompt: Any,
-        params: GenerationParams,
-        want_json: bool,
-    ) -> Any:
-        """Answer, log (before answering), count; a failure is logged and counted too."""
-        started = time.perf_counter()
-        entry = entry_of(slot, alias, request_id, caller, endpoint, logged_prompt)
-        try:
-            g = await slot.generate.submit(GenerateRequest(prompt, params))
-        except (CapabilityError, InputError) as e:
-            await failed(entry, started, 400, str(e), slot.label, alias)
-            raise ApiError(400, str(e)) from None
-        except Exception as e:
-            await failed(entry, started, 500, f"{type(e).__name__}: {e}", slot.label, alias)
-            raise ApiError(500, f"{type(e).__name__}: {e}") from None
-        await answered(
-            entry, started, slot, alias, g.text, g.prompt_tokens, g.completion_tokens, want_json
-        )
-        return g
-
-    def entry_of(
-        slot: Slot,
-        alias: str,
-        request_id: str,
-        caller: str | None,
-        endpoint: str,
-        logged_prompt: Any,
-    ) -> dict[str, Any]:
-        return {
-            "id": request_id,
-            "at": now_iso(),
-            "caller_hash": caller_hash(caller),
-            "name": slot.name,
-            "version": slot.version,
-            "alias": alias,
-            "fingerprint": slot.fingerprint,
-            "endpoint": endpoint,
-            "prompt": logged_prompt,
-        }
-
-    async def answered(
-        entry: dict[str, Any],
-        started: float,
-        slot: Slot,
-        alias: str,
-        text: str | None,
-        prompt_tokens: int,
-        completion_tokens: int,
-        want_json: bool,
-    ) -> None:
-        """Log the answer (it is sent only once its row is committed), then count it."""
-        latency = time.perf_counter() - started
-        cost = (
-            prompt_tokens * options.cost_per_1k_prompt_tokens
-            + completion_tokens * options.cost_per_1k_completion_tokens
-        ) / 1000.0
-        flags = {
-            "refusal": text is not None and pattern_refusal(text),
-            "invalid_json": text is not None and want_json and not is_json(text),
-        }
-        answer_pii = 0
-        if request_log is not None:
-            try:
-                logged = await request_log.write(
-                    LogEntry(
-                        **entry,
-                        answer=text,
-                        latency_ms=latency * 1000.0,
-                        prompt_tokens=prompt_tokens,
-                        completion_tokens=completion_tokens,
-                        cost=cost,
-                        flags=flags,
-                    )
-                )
-            except Exception as e:
-                metrics.failed(slot.label, alias, 503)
-                raise ApiError(
-                    503,
-                    f"the answer was not sent: it could not be written to the request log ({e})",
-                ) from None
-            answer_pii = logged.answer_pii
-        flags["pii"] = answer_pii > 0
-        metrics.answered(
-            slot.label,
-            alias,
-            latency_s=latency,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            cost=cost,
-            flags=flags,
-        )
-
-    async def failed(
-        entry: dict[str, Any], started: float, status: int, message: str, label: str, alias: str
-    ) -> None:
-        metrics.failed(label, alias, status)
-        if request_log is not None:
-            with contextlib.suppress(Exception):  # the request fails either way
-                await request_log.write(
-                    LogEntry(
-                        **entry,
-                        answer=None,
-                        latency_ms=(time.perf_counter() - started) * 1000.0,
-                        status=status,
-                        error=message,
-                    )
-                )
-
-    def answered_by(payload: dict[str, Any], slot: Slot, alias: str, request_id: str) -> Any:
+    def answered_by(payload: dict[str, Any], record: Record) -> Any:
+        slot, alias, request_id = record.slot, record.alias, record.request_id
         payload["id"] = request_id
         payload["system_fingerprint"] = slot.fingerprint[:16]
         payload["finegate"] = {
@@ -337,20 +216,11 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
             messages.append(Message(role, content_text(m.get("content"), f"messages[{i}]")))
         params = sampling_params(body, options.default_max_tokens)
         slot, alias = deployment.route(caller)
-        request_id = f"req-{uuid.uuid4().hex}"
+        logged = [{"role": m.role, "content": m.content} for m in messages]
+        record = recorder.open(slot, alias, caller, "chat", logged)
         slot.enter()
         try:
-            g = await generated(
-                slot,
-                alias,
-                request_id,
-                caller,
-                "chat",
-                tuple(messages),
-                [{"role": m.role, "content": m.content} for m in messages],
-                params,
-                wants_json(body),
-            )
+            g = await record.generate(tuple(messages), params, wants_json(body))
         finally:
             slot.leave()
         return answered_by(
@@ -368,9 +238,7 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
                 ],
                 "usage": token_usage(g.prompt_tokens, g.completion_tokens),
             },
-            slot,
-            alias,
-            request_id,
+            record,
         )
 
     @app.post("/v1/completions")
@@ -386,7 +254,8 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
         params = sampling_params(body, options.default_max_tokens)
         want_logprobs = body.get("logprobs") is not None
         slot, alias = deployment.route(caller)
-        request_id = f"req-{uuid.uuid4().hex}"
+        endpoint = "logprobs" if body.get("echo") else "completions"
+        record = recorder.open(slot, alias, caller, endpoint, prompt)
         slot.enter()
         try:
             if body.get("echo"):
@@ -401,17 +270,15 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
                     )
                 stats.loglikelihood.append(1)
                 loop = asyncio.get_running_loop()
-                started = time.perf_counter()
-                entry = entry_of(slot, alias, request_id, caller, "logprobs", prompt)
                 try:
                     logprobs = await loop.run_in_executor(
                         slot.executor, prompt_logprobs, slot.scorer, prompt, int(body["logprobs"])
                     )
                 except Exception as e:
                     message = f"{type(e).__name__}: {e}"
-                    await failed(entry, started, 500, message, slot.label, alias)
+                    await record.failed(500, message)
                     raise ApiError(500, message) from None
-                await answered(entry, started, slot, alias, None, len(logprobs["tokens"]), 0, False)
+                await record.answered(None, len(logprobs["tokens"]), 0, False)
                 text, usage = prompt, token_usage(len(logprobs["tokens"]), 0)
                 finish = "length"
             else:
@@ -419,17 +286,7 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
                     raise ApiError(
                         400, "logprobs of generated tokens are not supported", "logprobs"
                     )
-                g = await generated(
-                    slot,
-                    alias,
-                    request_id,
-                    caller,
-                    "completions",
-                    prompt,
-                    prompt,
-                    params,
-                    wants_json(body),
-                )
+                g = await record.generate(prompt, params, wants_json(body))
                 text, logprobs, finish = g.text, None, g.finish_reason
                 usage = token_usage(g.prompt_tokens, g.completion_tokens)
         finally:
@@ -444,9 +301,7 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
                 ],
                 "usage": usage,
             },
-            slot,
-            alias,
-            request_id,
+            record,
         )
 
     @app.post("/v1/feedback")
@@ -462,7 +317,7 @@ def create_app(target: System | AliasFollower, options: ServeOptions | None = No
         given = Feedback.parse(await body_of(request))
         loop = asyncio.get_running_loop()
         answered = await loop.run_in_executor(
-            None, record_feedback, request_log.store, given, caller_hash(caller)
+            None, record_feedback, request_log.store, given, recorder.caller_hash(caller)
         )
         label = (
             f"{answered['name']}:{answered['version']}" if answered["version"] else answered["name"]
