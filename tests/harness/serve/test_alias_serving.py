@@ -424,3 +424,44 @@ def test_callers_added_or_revoked_count_without_a_restart(tmp_path, monkeypatch)
     with pytest.raises(Exception, match="SHA-256 of the caller's token"):
         CallerTokens.load(path)
     assert callers.caller_of(None) is None and callers.caller_of("Basic abc") is None
+
+
+def test_flagged_answers_are_counted_per_version(tmp_path):
+    from finegate.harness import CallableSystem
+
+    def answer(prompt):
+        text = prompt[-1].content
+        if text.startswith("harm"):
+            return "I'm sorry, but I can't help with that."
+        if text.startswith("contact"):
+            return "Write to dana.ortiz@example.net for a refund."
+        if text.startswith("json"):
+            return '{"category": "billing"'  # cut off: not JSON
+        return '{"category": "shipping"}'
+
+    system = CallableSystem(answer, name="rules", version="1")
+    options = ServeOptions(
+        request_log=RequestLog(Store(tmp_path / "fg.db"), scanner=PIIScanner("pattern"))
+    )
+    asks = ["harm 1", "harm 2", "contact", "json", "ok json", "plain"]
+    with ServerThread(system, options) as url, httpx.Client(timeout=60) as client:
+        for text in asks:
+            body = {"messages": [{"role": "user", "content": text}]}
+            if "json" in text:
+                body["response_format"] = {"type": "json_object"}
+            assert client.post(f"{url}/chat/completions", json=body).status_code == 200
+        metrics = client.get(url.removesuffix("/v1") + "/metrics").text
+    labels = {"version": "rules", "alias": "fixed"}
+    counted = {
+        flag: _metric(metrics, "finegate_flagged_answers_total", flag=flag, **labels)
+        for flag in ("refusal", "pii", "invalid_json")
+    }
+    assert counted == {"refusal": 2.0, "pii": 1.0, "invalid_json": 1.0}
+    assert _metric(metrics, "finegate_recent_share", flag="refusal", **labels) == pytest.approx(
+        2 / 6
+    )
+    rows = {json.loads(r["prompt"])[0]["content"]: r for r in _log_rows_at(tmp_path / "fg.db")}
+    assert json.loads(rows["json"]["flags_json"]) == {"invalid_json": True, "refusal": False}
+    assert json.loads(rows["ok json"]["flags_json"])["invalid_json"] is False
+    assert rows["contact"]["answer"] == "Write to <EMAIL_ADDRESS> for a refund."
+    assert json.loads(rows["contact"]["pii_json"])["answer"][0]["type"] == "EMAIL_ADDRESS"
