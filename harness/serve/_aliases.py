@@ -79,7 +79,7 @@ class AliasSource:
                 f"move put version {signed} there: it was moved outside finegate"
             ]
         fingerprint = holder.digests.get("fingerprint")
-        if fingerprint and fingerprint != version.fingerprint:
+        if fingerprint != version.fingerprint:
             return [
                 f"{version.ref} has fingerprint {version.fingerprint[:12]} in the registry, "
                 f"{fingerprint[:12]} in its signed promotion: it was changed after promotion"

@@ -465,3 +465,30 @@ def test_flagged_answers_are_counted_per_version(tmp_path):
     assert json.loads(rows["ok json"]["flags_json"])["invalid_json"] is False
     assert rows["contact"]["answer"] == "Write to <EMAIL_ADDRESS> for a refund."
     assert json.loads(rows["contact"]["pii_json"])["answer"][0]["type"] == "EMAIL_ADDRESS"
+
+
+def test_a_version_repointed_in_the_store_is_refused(released):
+    """Someone with write access to the store edits the version's fingerprint (to
+    match other files they point its run at): the signed promotion still names the
+    fingerprint that was gated."""
+    source = _source(released)
+    with sqlite3.connect(released.store_path) as db:
+        (old,) = db.execute(
+            "SELECT fingerprint FROM model_versions WHERE name = 'triage' AND version = 1"
+        ).fetchone()
+        db.execute(
+            "UPDATE model_versions SET fingerprint = ? WHERE name = 'triage' AND version = 1",
+            ("f" * 64,),
+        )
+    try:
+        problems = source.signed_problems("production", source.registry.get("triage:1"))
+        assert problems == [
+            f"triage:1 has fingerprint ffffffffffff in the registry, {old[:12]} in its signed "
+            "promotion: it was changed after promotion"
+        ]
+    finally:
+        with sqlite3.connect(released.store_path) as db:
+            db.execute(
+                "UPDATE model_versions SET fingerprint = ? WHERE name = 'triage' AND version = 1",
+                (old,),
+            )
