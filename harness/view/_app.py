@@ -18,7 +18,7 @@ from sqlalchemy.exc import DatabaseError
 
 from finegate.harness.core import InputError, StoreError
 from finegate.harness.store import Store
-from finegate.harness.view import _compare, _governance, _runs
+from finegate.harness.view import _compare, _governance, _runs, _serving
 from finegate.harness.view._html import (
     CONTENT_SECURITY_POLICY,
     Markup,
@@ -73,6 +73,7 @@ class Viewer:
         records_per_page: int = 100,
         verdicts_per_page: int = 50,
         audit_per_page: int = 100,
+        requests_per_page: int = 50,
     ):
         if isinstance(store, Store):
             if not store.read_only:
@@ -84,6 +85,7 @@ class Viewer:
         self.records_per_page = records_per_page
         self.verdicts_per_page = verdicts_per_page
         self.audit_per_page = audit_per_page
+        self.requests_per_page = requests_per_page
 
     # -- requests -----------------------------------------------------------------------
 
@@ -162,6 +164,8 @@ class Viewer:
             return _governance.audit_page(self.store, page_number(), self.audit_per_page)
         if path == "/registry":
             return _governance.registry_page(self.store)
+        if path == "/serving":
+            return _serving.serving_page(self.store, page_number(), self.requests_per_page)
         raise PageError(404, "Not found", f"There is no page at {path}.")
 
     # -- responses ----------------------------------------------------------------------

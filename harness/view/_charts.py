@@ -136,3 +136,89 @@ def symmetric_domain(rows: list[ChartRow]) -> tuple[float, float]:
     step = 10 ** math.floor(math.log10(reach))
     reach = math.ceil(reach / step) * step
     return -reach, reach
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    counts: list[int]  # one per bin, every series over the same bins
+
+
+# Distinct by colour and by dash, so a series is told apart without colour too.
+_STROKES = (
+    ("#1a1a1a", ""),
+    ("#b3261e", "6 3"),
+    ("#0b57d0", "2 3"),
+    ("#1b5e20", "8 3 2 3"),
+    ("#7a4f00", "1 2"),
+)
+
+
+def count_chart(
+    series: list[Series], bins: list[str], *, chart_id: str, title: str, unit: str
+) -> Markup:
+    """Counts over time: one line per series across ``bins`` (their labels, oldest
+    first), a legend naming each series with its total, and each point's count in
+    its tooltip when the points are few enough to mark."""
+    if not series or not bins:
+        return Markup("")
+    width, left, right, top, plot_h = 820, 56, 230, 26, 180
+    scale = width - left - right
+    height = top + plot_h + 40
+    peak = max((c for s in series for c in s.counts), default=0)
+    step = 10 ** max(0, math.floor(math.log10(peak))) if peak > 0 else 1
+    y_max = max(step * math.ceil(peak / step), 1)
+
+    def x(i: int) -> float:
+        return left + (i / (len(bins) - 1) * scale if len(bins) > 1 else scale / 2)
+
+    def y(c: float) -> float:
+        return top + plot_h * (1 - c / y_max)
+
+    parts = [
+        f'<svg role="img" aria-labelledby="{esc(chart_id)}-title" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{esc(chart_id)}-title">{esc(title)}</title>',
+        f'<text x="{left}" y="{top - 10}">{esc(unit)}</text>',
+    ]
+    for t in (0, y_max / 2, y_max):
+        ty = y(t)
+        parts.append(
+            f'<line x1="{left}" x2="{left + scale}" y1="{ty:.1f}" y2="{ty:.1f}" '
+            'stroke="#e2e2e2" stroke-width="1"/>'
+            f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end">{t:g}</text>'
+        )
+    last = len(bins) - 1
+    for i in sorted({0, last // 2, last}):
+        anchor = "start" if i == 0 < last else "end" if i == last > 0 else "middle"
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}">'
+            f"{esc(bins[i])}</text>"
+        )
+    mark = len(bins) <= 72
+    for k, s in enumerate(series):
+        colour, dash = _STROKES[k % len(_STROKES)]
+        dashed = f' stroke-dasharray="{dash}"' if dash else ""
+        points = " ".join(f"{x(i):.1f},{y(c):.1f}" for i, c in enumerate(s.counts))
+        total = sum(s.counts)
+        parts.append(f"<g><title>{esc(s.label)}: {total} in all, at most {max(s.counts)}</title>")
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"{dashed}/>'
+        )
+        if mark:
+            for i, c in enumerate(s.counts):
+                parts.append(
+                    f'<circle cx="{x(i):.1f}" cy="{y(c):.1f}" r="3" fill="{colour}">'
+                    f"<title>{esc(s.label)} · {esc(bins[i])}: {c}</title></circle>"
+                )
+        ly = top + 6 + k * 18
+        parts.append(
+            f'<line x1="{left + scale + 14}" x2="{left + scale + 40}" y1="{ly:.1f}" '
+            f'y2="{ly:.1f}" stroke="{colour}" stroke-width="2"{dashed}/>'
+            f'<text x="{left + scale + 46}" y="{ly + 4:.1f}">{esc(s.label)} ({total})</text></g>'
+        )
+    parts.append(
+        f'<line x1="{left}" x2="{left + scale}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#333"/>'
+    )
+    parts.append("</svg>")
+    return Markup("".join(parts))

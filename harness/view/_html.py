@@ -29,6 +29,7 @@ NAV = (
     ("/verdicts", "Verdicts"),
     ("/audit", "Audit log"),
     ("/registry", "Registry"),
+    ("/serving", "Serving"),
 )
 
 CSS = """
@@ -71,6 +72,7 @@ code, .mono { font: 0.84em ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .banner.fail { background: var(--bg-fail); border-color: var(--fail); }
 .banner.warn { background: var(--bg-warn); border-color: var(--warn); }
 tr.broken td { background: var(--bg-fail); }
+tr.raw td, tr.raw th { background: var(--bg-warn); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 1rem;
            margin: 0.4rem 0 1rem; }
 dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; word-break: break-all; }

@@ -8,7 +8,7 @@ ask for one page and a count. They only ever select.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,8 @@ from finegate.harness.store import (
     model_versions_table,
     records_table,
     runs_table,
+    serve_feedback_table,
+    serve_requests_table,
     verdicts_table,
 )
 
@@ -228,3 +230,69 @@ def registry_state(store: Store, runs_per_version: int = 5) -> RegistryState:
     for v in versions:
         v["lineage"] = _json(v.pop("lineage_json", None)) or {}
     return RegistryState(versions, aliases, events, runs)
+
+
+# -- the serving request log ----------------------------------------------------------
+
+# What the summary reads of every logged request: no prompt, answer or caller.
+SERVE_SUMMARY_COLUMNS = (
+    "name",
+    "version",
+    "alias",
+    "at",
+    "status",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "text_form",
+    "flags_json",
+    "pii_json",
+)
+
+
+def serve_log_rows(store: Store) -> Iterator[Any]:
+    """Every logged request's numbers and flags, streamed (a month's log is long)."""
+    t = serve_requests_table
+    query = select(*(t.c[name] for name in SERVE_SUMMARY_COLUMNS))
+    with store.engine.connect() as conn:
+        result = conn.execution_options(yield_per=2000).execute(query).mappings()
+        yield from result
+
+
+def serve_feedback_counts(store: Store) -> list[dict[str, Any]]:
+    """Feedback counted per version and alias of the request it rates, thumbs and task."""
+    r, f = serve_requests_table, serve_feedback_table
+    query = (
+        select(r.c.name, r.c.version, r.c.alias, f.c.thumbs, f.c.task_completed, func.count())
+        .select_from(f.join(r, f.c.request_id == r.c.id))
+        .group_by(r.c.name, r.c.version, r.c.alias, f.c.thumbs, f.c.task_completed)
+    )
+    with store.engine.connect() as conn:
+        return [
+            {
+                "name": name,
+                "version": version,
+                "alias": alias,
+                "thumbs": thumbs,
+                "task_completed": done,
+                "n": int(n),
+            }
+            for name, version, alias, thumbs, done, n in conn.execute(query)
+        ]
+
+
+def serve_requests_page(store: Store, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of logged requests, newest first, each with its feedback if any."""
+    r, f = serve_requests_table, serve_feedback_table
+    query = (
+        select(r, f.c.thumbs, f.c.task_completed, f.c.at.label("feedback_at"))
+        .select_from(r.outerjoin(f, f.c.request_id == r.c.id))
+        .order_by(r.c.at.desc(), r.c.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    with store.engine.connect() as conn:
+        rows = [dict(row) for row in conn.execute(query).mappings()]
+        total = int(conn.execute(select(func.count()).select_from(r)).scalar_one())
+    return rows, total

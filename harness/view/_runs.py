@@ -7,7 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from finegate.harness.core import MetricValue
-from finegate.harness.store import Store, audit_table, model_versions_table, verdicts_table
+from finegate.harness.store import (
+    Store,
+    audit_table,
+    model_versions_table,
+    serve_requests_table,
+    verdicts_table,
+)
 from finegate.harness.view import _queries as q
 from finegate.harness.view._charts import interval_chart, rate_rows
 from finegate.harness.view._html import (
@@ -59,6 +65,7 @@ def index_page(store: Store, page: int, per_page: int) -> Page:
             ("/verdicts", q.count(store, verdicts_table), "verdicts"),
             ("/audit", q.count(store, audit_table), "audit records"),
             ("/registry", q.count(store, model_versions_table), "model versions"),
+            ("/serving", q.count(store, serve_requests_table), "requests served"),
         )
     )
     table_rows = []

@@ -31,6 +31,7 @@ from finegate.harness.store import SCHEMA_VERSION
 from finegate.harness.view import Viewer, ViewerThread, check_host
 from finegate.harness.view._charts import ChartRow, interval_chart
 from tests.gates.conftest import SUITE, make_suite, rules, write_policy
+from tests.harness.view import serve_rows
 
 ARTIFACTS = Path(__file__).parents[3] / "test-artifacts"
 WORKERS = 2  # chromium processes at once
@@ -61,7 +62,8 @@ def _hostile(prompt):
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Stored:
     """A store as a team's would look: runs, a stored comparison, two verdicts,
-    registered versions with alias moves (and so audit records), then closed."""
+    registered versions with alias moves (and so audit records), a request log
+    with feedback, then closed."""
     folder = tmp_path_factory.mktemp("view")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FINEGATE_HOME", str(folder / "home"))
@@ -100,6 +102,15 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Stored:
         registry.set_alias("triage", "production", 2, actor="ana", reason=HOSTILE_REASON)
         registry.set_alias(
             "triage", "production", 1, actor="bo", reason="accuracy dropped", action="rollback"
+        )
+        serve_rows.write(
+            store,
+            [
+                serve_rows.request("req-1", 0, prompt=HOSTILE_LABEL, answer=HOSTILE_ANSWER),
+                serve_rows.request("req-2", 1, version=2, alias="canary", text_form="raw"),
+                serve_rows.request("req-3", 2, answer=None, status=500, error=HOSTILE_REASON),
+            ],
+            [serve_rows.feedback("req-1", "up", True)],
         )
         store.close()
     return Stored(folder / "fg.db", good, weak, baseline, hostile, comparison)
@@ -219,7 +230,7 @@ def test_the_index_lists_runs_newest_first_with_their_cases(stored: Stored, view
         "test/triage v1",
         "60",
     ]
-    for target in ("/compare", "/verdicts", "/audit", "/registry"):
+    for target in ("/compare", "/verdicts", "/audit", "/registry", "/serving"):
         assert f'href="{target}"' in text
     assert "5 run(s), newest first" in text
 
@@ -376,6 +387,9 @@ def test_store_text_is_escaped_on_every_page(stored: Stored, crawled: Crawl):
     assert html.escape(HOSTILE_ANSWER) in hostile
     assert html.escape(HOSTILE_REASON) in texts["/registry"]
     assert html.escape(HOSTILE_REASON) in texts["/audit"]
+    serving = texts["/serving"]
+    assert html.escape(HOSTILE_LABEL) in serving and html.escape(HOSTILE_ANSWER) in serving
+    assert html.escape(HOSTILE_REASON) in serving
     chart = interval_chart([ChartRow("<b>x</b>", 0.5, 0.4, 0.6)], chart_id='"c', title="<t>")
     assert "<b>" not in chart and "&lt;b&gt;x&lt;/b&gt;" in chart and 'id="&quot;c-title"' in chart
 
