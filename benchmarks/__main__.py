@@ -1,7 +1,7 @@
 """``python -m benchmarks``: every benchmark in one process, a table, a JSON file.
 
 Sections run in order: machine ceilings, scoring, generation, cache, gate,
-training (and, on request, the README's demo command end to end). ``--quick``
+training, serving (and, on request, the README's demo command end to end). ``--quick``
 uses fewer documents and steps, for checking that the benchmarks work."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SECTIONS = ("scoring", "generation", "cache", "gate", "training")
+SECTIONS = ("scoring", "generation", "cache", "gate", "training", "serving")
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     import transformers
 
     transformers.utils.logging.disable_progress_bar()
-    from benchmarks import _cache, _gate, _generation, _machine, _scoring, _training
+    from benchmarks import _cache, _gate, _generation, _machine, _scoring, _serving, _training
     from benchmarks._model import embedded_model
     from benchmarks._report import markdown_table, print_table, write_json
 
@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         "generation": 12 if args.quick else 48,
         "cache": 3 if args.quick else 8,
         "steps": 3 if args.quick else 6,
+        "serving": 2 if args.quick else 6,
     }
     started = time.perf_counter()
     _say("measuring this machine's matmul peak and copy bandwidth")
@@ -113,6 +114,15 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"training: {limits['steps']} steps each of lora, plain peft, dp-sgd")
             results += _training.run(
                 model, steps=limits["steps"], batch_size=args.batch_size, workdir=work, peak=peak
+            )
+        if "serving" in sections:
+            _say(f"serving: 8 callers x {limits['serving']} requests, with and without the log")
+            results += _serving.run(
+                model,
+                callers=8,
+                per_caller=limits["serving"],
+                batch_size=args.batch_size,
+                workdir=work,
             )
         if args.demo:
             _say("demo: finegate demo end to end")

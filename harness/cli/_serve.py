@@ -169,7 +169,7 @@ def serve_command(
 
         log = RequestLog(
             st,
-            scanner=None if log_raw_text else PIIScanner(pii_mode),
+            scanner=PIIScanner(pii_mode),
             raw=log_raw_text,
             retention_days=log_retention_days,
         )

@@ -2,7 +2,8 @@
 
 Counters and histograms are what Prometheus rates and aggregates itself; the
 ``finegate_recent_share`` gauges give the share of flagged answers (refusals,
-answers with PII, invalid JSON) over each version's last answers, so a canary's
+answers with PII; invalid JSON among the answers asked to be JSON) over each
+version's last answers, so a canary's
 safety shows at a glance without a query.
 """
 
@@ -86,6 +87,8 @@ class ServeMetrics:
             value = bool(flags.get(flag))
             if value:
                 self.flagged.labels(version, alias, flag).inc()
+            if flag == "invalid_json" and not flags.get("json_requested"):
+                continue  # a share of the answers that were asked to be JSON
             recent = self._recent[(version, alias, flag)]
             recent.append(value)
             self.recent.labels(version, alias, flag).set(sum(recent) / len(recent))

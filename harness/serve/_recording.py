@@ -102,6 +102,7 @@ class Record:
         cost = recorder.prices.cost(prompt_tokens, completion_tokens)
         flags = {
             "refusal": text is not None and recorder._refusal(text),
+            "json_requested": want_json,
             "invalid_json": text is not None and want_json and not is_json(text),
         }
         answer_pii = 0

@@ -60,7 +60,8 @@ class RequestLog:
     """Grouped, durable writes of ``LogEntry`` rows into the store.
 
     ``scanner`` redacts (a ``PIIScanner``); ``raw=True`` keeps the text as it came,
-    which the operator must ask for by name. ``retention_days`` deletes older rows
+    which the operator must ask for by name (the scanner, if given, still counts
+    what it finds). ``retention_days`` deletes older rows
     (and their feedback) at start and then hourly."""
 
     def __init__(
@@ -145,10 +146,12 @@ class RequestLog:
             loop.call_soon_threadsafe(_succeed, future, result)
 
     def _text(self, text: str) -> tuple[str, list[dict[str, str]]]:
-        if self.raw:
+        """The text as it is kept, and what the scanner found in it: raw text is
+        still scanned when a scanner is given, so PII counts hold in both forms."""
+        if self.scanner is None:
             return text, []
         redacted, found = self.scanner.redact_and_hash(text)
-        return redacted, found
+        return (text if self.raw else redacted), found
 
     def _row(self, entry: LogEntry) -> tuple[dict[str, Any], Logged]:
         pii: dict[str, list[dict[str, str]]] = {"prompt": [], "answer": []}

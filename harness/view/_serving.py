@@ -63,6 +63,7 @@ class Slice:
     prompt_tokens: list[int] = field(default_factory=list)
     completion_tokens: list[int] = field(default_factory=list)
     cost: float = 0.0
+    json_requested: int = 0  # answers the request asked to be JSON
     flagged: Counter[str] = field(default_factory=Counter)
     feedback: Counter[str] = field(default_factory=Counter)
 
@@ -123,6 +124,7 @@ def summarise(store: Store) -> Summary:
         answer_pii = _json_object(row["pii_json"]).get("answer")
         s.flagged["refusal"] += int(flags.get("refusal") is True)
         s.flagged["invalid_json"] += int(flags.get("invalid_json") is True)
+        s.json_requested += int(flags.get("json_requested") is True)
         s.flagged["pii"] += int(isinstance(answer_pii, list) and len(answer_pii) > 0)
     for f in q.serve_feedback_counts(store):
         s = out.slices.setdefault((f["name"], f["version"], f["alias"]), Slice())
@@ -359,7 +361,17 @@ def serving_page(store: Store, page: int, per_page: int) -> Page:
         else Markup("")
     )
     flag_rows = [
-        [label, s.answered, *(c for flag, _ in FLAGS for c in _share(s.flagged[flag], s.answered))]
+        [
+            label,
+            s.answered,
+            *(
+                c
+                for flag, _ in FLAGS
+                for c in _share(
+                    s.flagged[flag], s.json_requested if flag == "invalid_json" else s.answered
+                )
+            ),
+        ]
         for label, s in slices
     ]
     body = join(
@@ -410,7 +422,8 @@ def serving_page(store: Store, page: int, per_page: int) -> Page:
                 ],
                 flag_rows,
                 caption="Shares of answered requests: refusals (the pattern detector), answers "
-                "the PII scanner found something in, answers that are not the JSON asked for.",
+                "the PII scanner found something in; invalid JSON is a share of the answers "
+                "the request asked to be JSON.",
                 numeric=tuple(range(1, 8)),
             ),
             heading(2, "Feedback", "feedback"),

@@ -75,7 +75,7 @@ def _tokens(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 def _serve(released, tmp_path: Path, *, raw: bool = False):
     follower = _follower(released)
     tokens_path, tokens = _tokens(tmp_path)
-    log = RequestLog(follower.source.store, scanner=None if raw else PIIScanner("spacy"), raw=raw)
+    log = RequestLog(follower.source.store, scanner=PIIScanner("spacy"), raw=raw)
     options = ServeOptions(
         batch_window_s=0.01,
         served_name="triage",
@@ -322,6 +322,8 @@ def test_raw_text_is_kept_only_when_asked_and_the_log_says_so(released, tmp_path
         rid = _chat(client, url, tokens["caller-10"], PII_PROMPT).json()["id"]
     row = _log_rows(released)[rid]
     assert row["text_form"] == "raw" and PLANTED["email"] in row["prompt"]
+    found = {f["type"] for f in json.loads(row["pii_json"])["prompt"]}  # still counted
+    assert {"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "PERSON"} <= found
     with pytest.raises(ValueError, match="redacts with a PII scanner unless raw=True"):
         RequestLog(Store(released.store_path))
 
@@ -460,8 +462,15 @@ def test_flagged_answers_are_counted_per_version(tmp_path):
     assert _metric(metrics, "finegate_recent_share", flag="refusal", **labels) == pytest.approx(
         2 / 6
     )
+    share = _metric(metrics, "finegate_recent_share", flag="invalid_json", **labels)
+    assert share == pytest.approx(1 / 2)  # of the two answers asked to be JSON
     rows = {json.loads(r["prompt"])[0]["content"]: r for r in _log_rows_at(tmp_path / "fg.db")}
-    assert json.loads(rows["json"]["flags_json"]) == {"invalid_json": True, "refusal": False}
+    assert json.loads(rows["json"]["flags_json"]) == {
+        "invalid_json": True,
+        "json_requested": True,
+        "refusal": False,
+    }
+    assert json.loads(rows["plain"]["flags_json"])["json_requested"] is False
     assert json.loads(rows["ok json"]["flags_json"])["invalid_json"] is False
     assert rows["contact"]["answer"] == "Write to <EMAIL_ADDRESS> for a refund."
     assert json.loads(rows["contact"]["pii_json"])["answer"][0]["type"] == "EMAIL_ADDRESS"

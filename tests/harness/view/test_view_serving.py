@@ -60,7 +60,7 @@ def log_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
             latency_ms=latency,
             prompt_tokens=10 * (i + 1),
             completion_tokens=5 + 2 * i,
-            flags={"refusal": i == 0, "invalid_json": False},
+            flags={"refusal": i == 0, "json_requested": i != 1, "invalid_json": i == 2},
             answer_pii=1 if i == 1 else 0,
         )
         for i, latency in enumerate(CANARY_LATENCIES)
@@ -130,8 +130,8 @@ def test_each_version_and_alias_shows_its_requests_errors_latency_tokens_and_cos
         wilson(1, 3),
         "0.3333 (1 of 3)",
         wilson(1, 3),
-        "0.0000 (0 of 3)",
-        wilson(0, 3),
+        "0.5000 (1 of 2)",  # of the two answers asked to be JSON
+        wilson(1, 2),
     ]
     # feedback: two thumbs up of three, one task completed of two
     assert given == [
