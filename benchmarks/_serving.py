@@ -50,6 +50,16 @@ def _traffic(url: str, callers: int, per_caller: int, max_tokens: int) -> list[f
     return latencies
 
 
+def _traffic_elsewhere(url: str, callers: int, per_caller: int, max_tokens: int) -> list[float]:
+    """The callers in their own process, as real traffic is: in the server's
+    process their threads would take turns with it on the interpreter lock."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(_traffic, (url, callers, per_caller, max_tokens))
+
+
 def run(
     model: BenchModel,
     *,
@@ -58,6 +68,7 @@ def run(
     batch_size: int,
     workdir: Path,
     max_tokens: int = 16,
+    rounds: int = 2,
 ) -> list[Result]:
     import numpy as np
 
@@ -71,43 +82,52 @@ def run(
     )
     with ServerThread(system, ServeOptions(max_batch=batch_size)) as url:  # load it first
         _traffic(url, 1, 1, 2)
-    timings: dict[str, tuple[float, list[float]]] = {}
     store = Store(workdir / "serve-bench.db")
-    for label, log in (
-        ("no log", None),
-        ("log", RequestLog(store, scanner=PIIScanner("spacy"))),
-    ):
-        options = ServeOptions(max_batch=batch_size, request_log=log)
-        with ServerThread(system, options) as url:
-            start = time.perf_counter()
-            latencies = _traffic(url, callers, per_caller, max_tokens)
-            timings[label] = (time.perf_counter() - start, latencies)
-    plain_s, plain_lat = timings["no log"]
-    logged_s, logged_lat = timings["log"]
-    requests = callers * per_caller
-    ratio = plain_s / logged_s  # above 1 would mean the log made it faster
-    detail = {
-        "requests": requests,
-        "callers": callers,
-        "max_tokens": max_tokens,
-        "no_log_s": plain_s,
-        "log_s": logged_s,
-        "no_log_p50_ms": float(np.percentile(plain_lat, 50) * 1000),
-        "log_p50_ms": float(np.percentile(logged_lat, 50) * 1000),
-        "no_log_p95_ms": float(np.percentile(plain_lat, 95) * 1000),
-        "log_p95_ms": float(np.percentile(logged_lat, 95) * 1000),
-        "requests_per_s_no_log": requests / plain_s,
-        "requests_per_s_log": requests / logged_s,
+    logs = {
+        "no log": None,
+        "spacy": RequestLog(store, scanner=PIIScanner("spacy")),
+        "pattern": RequestLog(store, scanner=PIIScanner("pattern")),
     }
-    return [
-        Result(
-            "serving",
-            f"throughput with the redacted request log vs none ({requests} requests, "
-            f"{callers} callers)",
-            ratio,
-            "x",
-            ">= 0.85",
-            ratio >= 0.85,
-            detail,
+    timings: dict[str, tuple[float, list[float]]] = {}
+    for _ in range(rounds):  # interleaved, the best of each kept: the machine drifts
+        for label, log in logs.items():
+            options = ServeOptions(batch_window_s=0.05, max_batch=batch_size, request_log=log)
+            with ServerThread(system, options) as url:
+                start = time.perf_counter()
+                latencies = _traffic_elsewhere(url, callers, per_caller, max_tokens)
+                took = time.perf_counter() - start
+            if label not in timings or took < timings[label][0]:
+                timings[label] = (took, latencies)
+    plain_s, plain_lat = timings["no log"]
+    requests = callers * per_caller
+    results = []
+    for mode in ("spacy", "pattern"):
+        logged_s, logged_lat = timings[mode]
+        ratio = plain_s / logged_s  # 1: the log costs nothing; 0.5: it halves throughput
+        detail = {
+            "requests": requests,
+            "callers": callers,
+            "max_tokens": max_tokens,
+            "pii_mode": mode,
+            "no_log_s": plain_s,
+            "log_s": logged_s,
+            "no_log_p50_ms": float(np.percentile(plain_lat, 50) * 1000),
+            "log_p50_ms": float(np.percentile(logged_lat, 50) * 1000),
+            "no_log_p95_ms": float(np.percentile(plain_lat, 95) * 1000),
+            "log_p95_ms": float(np.percentile(logged_lat, 95) * 1000),
+            "batch_window_ms": 50,
+            "rounds": rounds,
+        }
+        results.append(
+            Result(
+                "serving",
+                f"throughput with the request log ({mode} redaction) vs none "
+                f"({requests} requests, {callers} callers)",
+                ratio,
+                "x",
+                ">= 0.85",
+                ratio >= 0.85,
+                detail,
+            )
         )
-    ]
+    return results
