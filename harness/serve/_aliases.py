@@ -11,7 +11,8 @@ an adapter. So a version is served at an alias only when
   fingerprint the version was registered with.
 
 A move that fails either check is refused: the server keeps serving what it
-served, logs why, and counts it (``finegate_alias_refusals_total``). At start, a
+served, logs why, and counts it (``finegate_alias_refusals_total``); it looks
+at that version again only after the alias history records a new move. At start, a
 refused production version stops the server from starting.
 """
 
@@ -58,6 +59,13 @@ class AliasSource:
             return self.registry.get(f"{self.name}@{alias}")
         except InputError:
             return None
+
+    def alias_stamp(self, alias: str) -> int | None:
+        """The newest move of ``NAME@ALIAS`` in the alias history: a signed move
+        adds one (even to the version already there), an UPDATE of the alias
+        table does not, so a refused version is looked at again only after a move."""
+        history = self.registry.alias_history(self.name, alias)
+        return int(history[-1]["id"]) if history else None
 
     def signed_problems(self, alias: str, version: ModelVersion) -> list[str]:
         """Why ``version`` is not at ``alias`` by a signed move (empty: it is)."""
@@ -135,7 +143,7 @@ class AliasFollower:
         self.batching, self.stats = batching, stats
         self.poll_s = poll_s
         self.on_refused = refused  # called with (alias, message)
-        self.refused: dict[tuple[str, int], str] = {}
+        self.refused: dict[tuple[str, int], int | None] = {}  # -> the alias stamp then
         self.loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finegate-loader")
         production = source.version_at(PRODUCTION)
         if production is None:
@@ -175,7 +183,7 @@ class AliasFollower:
         return list(deployment.slots.values()) if deployment is not None else []
 
     def _refuse(self, alias: str, version: ModelVersion, message: str) -> None:
-        self.refused[(alias, version.version)] = message
+        self.refused[(alias, version.version)] = self.source.alias_stamp(alias)
         log.warning("%s", message)
         if self.on_refused is not None:
             self.on_refused(alias, message)
@@ -192,8 +200,12 @@ class AliasFollower:
                 continue
             if current is not None and current.version == version.version:
                 continue
-            if (alias, version.version) in self.refused:
-                continue
+            key = (alias, version.version)
+            if key in self.refused:
+                stamp = await loop.run_in_executor(self.loader, self.source.alias_stamp, alias)
+                if stamp == self.refused[key]:
+                    continue  # refused, and not moved since
+                del self.refused[key]
             try:
                 slot = await loop.run_in_executor(self.loader, self._slot, alias, version)
             except (AliasRefused, FinegateError) as e:

@@ -263,32 +263,46 @@ def test_feedback_once_per_request_and_only_by_its_caller(released, tmp_path):
         ).fetchall() == [("up", 1)]
 
 
+def _wait_for(predicate, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def test_an_alias_moved_outside_finegate_is_not_followed(released, tmp_path):
     server, tokens = _serve(released, tmp_path)
     with server as url, httpx.Client(timeout=60) as client:
-        assert (
-            _chat(client, url, tokens["caller-10"], "hi").json()["finegate"]["version"]
-            == "triage:1"
-        )
+
+        def version() -> str:
+            return _chat(client, url, tokens["caller-10"], "hi").json()["finegate"]["version"]
+
+        def refusals() -> float:
+            text = client.get(url.removesuffix("/v1") + "/metrics").text
+            return _metric(text, "finegate_alias_refusals_total", alias="production")
+
+        assert version() == "triage:1"
         with sqlite3.connect(released.store_path) as db:  # someone with write access to the store
             db.execute(MOVE, (2,))
         try:
-            deadline = time.monotonic() + 30
-            metrics = ""
-            while time.monotonic() < deadline:
-                metrics = client.get(url.removesuffix("/v1") + "/metrics").text
-                if _metric(metrics, "finegate_alias_refusals_total", alias="production"):
-                    break
-                time.sleep(0.1)
-            assert _metric(metrics, "finegate_alias_refusals_total", alias="production") == 1.0
-            answer = _chat(client, url, tokens["caller-10"], "hi").json()
-            assert answer["finegate"]["version"] == "triage:1"  # still what was promoted
+            assert _wait_for(lambda: refusals() == 1.0)
+            assert version() == "triage:1"  # still what was promoted
+            time.sleep(0.5)
+            assert refusals() == 1.0  # refused once, not again at every look
         finally:
             with sqlite3.connect(released.store_path) as db:
                 db.execute(MOVE, (1,))
+        # a signed promotion of the same version later is followed
+        released.promote("triage:2", "production")
+        try:
+            assert _wait_for(lambda: version() == "triage:2")
+        finally:
+            released.rollback("production")
+        assert _wait_for(lambda: version() == "triage:1")
     source = _source(released)
-    version = source.registry.get("triage:2")
-    problems = source.signed_problems("production", version)
+    problems = source.signed_problems("production", source.registry.get("triage:2"))
     assert problems == [
         "triage@production points at version 2 but the last signed move put version 1 there: "
         "it was moved outside finegate"
