@@ -24,6 +24,21 @@ _EXPORTS = {
     "paired_relative_change": "_paired",
     "cohen_kappa": "_agreement",
     "fleiss_kappa": "_agreement",
+    "SequentialEstimate": "_sequential",
+    "SequentialComparison": "_sequential",
+    "CallerUnits": "_clusters",
+    "decide": "_sequential",
+    "cs_rho": "_sequential",
+    "cs_half_width": "_sequential",
+    "running_mean_cs": "_sequential",
+    "mean_confidence_sequence": "_sequential",
+    "running_difference_cs": "_sequential",
+    "compare_means": "_sequential",
+    "compare_proportions": "_sequential",
+    "per_caller_units": "_clusters",
+    "running_quantile_cs": "_quantile_cs",
+    "quantile_confidence_sequence": "_quantile_cs",
+    "compare_quantiles": "_quantile_cs",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
