@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from finegate.harness.core import FinegateError, InputError, Problem
 from finegate.harness.registry import ModelVersion, Registry, audited_holder
@@ -113,10 +113,13 @@ class AliasSource:
             )
         return system
 
-    def checked_system(self, alias: str, version: ModelVersion) -> System:
+    def check_signed(self, alias: str, version: ModelVersion) -> None:
         problems = self.signed_problems(alias, version)
         if problems:
             raise AliasRefused(f"not serving {version.ref} at {alias}: " + "; ".join(problems))
+
+    def checked_system(self, alias: str, version: ModelVersion) -> System:
+        self.check_signed(alias, version)
         return self.system_of(version)
 
 
@@ -137,12 +140,11 @@ class AliasFollower:
         batching: Batching,
         stats: BatchStats,
         poll_s: float = 1.0,
-        refused: Any = None,
     ):
         self.source = source
         self.batching, self.stats = batching, stats
         self.poll_s = poll_s
-        self.on_refused = refused  # called with (alias, message)
+        self.on_refused: Callable[[str, str], None] | None = None  # (alias, message)
         self.refused: dict[tuple[str, int], int | None] = {}  # -> the alias stamp then
         self.loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finegate-loader")
         production = source.version_at(PRODUCTION)
@@ -152,22 +154,28 @@ class AliasFollower:
                 hint=f"promote a version first: finegate promote {source.name}:N --to production",
             )
         self.deployment = CanaryDeployment(
-            source.name, self._slot(PRODUCTION, production), canary_share
+            source.name, self._slot(PRODUCTION, production, ()), canary_share
         )
         canary = source.version_at(CANARY)
         if canary is not None:
             try:
-                self.deployment.slots[CANARY] = self._slot(CANARY, canary)
+                self.deployment.slots[CANARY] = self._slot(
+                    CANARY, canary, self.deployment.slots.values()
+                )
             except (AliasRefused, InputError) as e:
                 self._refuse(CANARY, canary, str(e))
 
-    def _slot(self, alias: str, version: ModelVersion) -> Slot:
-        for slot in self.deployment_slots():
+    def _slot(self, alias: str, version: ModelVersion, served: Iterable[Slot]) -> Slot:
+        """The slot for ``version`` at ``alias``: one already ``served`` (loaded and
+        checked when it was first served; only the signed move is checked again), or
+        a new one, checked and loaded here on the loader thread, not on its first
+        caller's time."""
+        for slot in served:
             if slot.version == version.version:
-                self.source.checked_system(alias, version)  # the signed move is still checked
+                self.source.check_signed(alias, version)
                 return slot
         system = self.source.checked_system(alias, version)
-        _load(system)  # here, on the loader thread, not on its first caller's time
+        _load(system)
         return Slot(
             system,
             label=version.ref,
@@ -177,10 +185,6 @@ class AliasFollower:
             stats=self.stats,
             fingerprint=version.fingerprint,
         )
-
-    def deployment_slots(self) -> list[Slot]:
-        deployment = getattr(self, "deployment", None)
-        return list(deployment.slots.values()) if deployment is not None else []
 
     def _refuse(self, alias: str, version: ModelVersion, message: str) -> None:
         self.refused[(alias, version.version)] = self.source.alias_stamp(alias)
@@ -207,7 +211,8 @@ class AliasFollower:
                     continue  # refused, and not moved since
                 del self.refused[key]
             try:
-                slot = await loop.run_in_executor(self.loader, self._slot, alias, version)
+                served = list(self.deployment.slots.values())
+                slot = await loop.run_in_executor(self.loader, self._slot, alias, version, served)
             except (AliasRefused, FinegateError) as e:
                 self._refuse(alias, version, str(e))
                 continue

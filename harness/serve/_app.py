@@ -64,7 +64,9 @@ class ServeOptions:
     Without ``callers`` anyone may ask, and the caller (for the sticky canary
     slice and the log) is the ``X-Finegate-Caller`` header or the body's ``user``;
     feedback is then refused, since no one could be held to their own requests.
-    With ``callers`` every request needs its caller's token."""
+    With ``callers`` every request needs its caller's token. ``batch_window_s`` and
+    ``max_batch`` batch a fixed system; an ``AliasFollower`` brings its own
+    ``Batching`` for every version it serves."""
 
     batch_window_s: float = 0.01
     max_batch: int = 32

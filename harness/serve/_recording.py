@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from finegate.harness.core import CapabilityError, GenerateRequest, GenerationParams, InputError
+from finegate.harness.pii import hash_value, pii_salt
+from finegate.harness.safety import pattern_refusal
 from finegate.harness.serve._deployment import Slot
 from finegate.harness.serve._metrics import ServeMetrics
 from finegate.harness.serve._request_log import LogEntry, RequestLog
@@ -34,17 +36,11 @@ class Recorder:
     """Logs and counts what each request got, per version and alias."""
 
     def __init__(self, request_log: RequestLog | None, metrics: ServeMetrics, prices: Prices):
-        from finegate.harness.pii import pii_salt
-        from finegate.harness.safety import pattern_refusal
-
         self.request_log, self.metrics, self.prices = request_log, metrics, prices
         self._salt = pii_salt() if request_log is not None else b""
-        self._refusal = pattern_refusal
 
     def caller_hash(self, caller: str | None) -> str | None:
         """The caller as the log keeps it: salted, so the log names no one."""
-        from finegate.harness.pii import hash_value
-
         if caller is None or self.request_log is None:
             return None
         return hash_value(caller, self._salt)
@@ -101,7 +97,7 @@ class Record:
         latency = time.perf_counter() - self.started
         cost = recorder.prices.cost(prompt_tokens, completion_tokens)
         flags = {
-            "refusal": text is not None and recorder._refusal(text),
+            "refusal": text is not None and pattern_refusal(text),
             "json_requested": want_json,
             "invalid_json": text is not None and want_json and not is_json(text),
         }

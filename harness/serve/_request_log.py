@@ -23,8 +23,6 @@ from sqlalchemy import delete, select
 
 from finegate.harness.store import Store, serve_feedback_table, serve_requests_table
 
-TEXT_FORMS = ("redacted", "raw")
-
 
 @dataclass(frozen=True)
 class LogEntry:

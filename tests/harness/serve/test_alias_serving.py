@@ -515,3 +515,21 @@ def test_a_version_repointed_in_the_store_is_refused(released):
                 "UPDATE model_versions SET fingerprint = ? WHERE name = 'triage' AND version = 1",
                 (old,),
             )
+
+
+def test_a_canary_moved_outside_finegate_is_not_served_from_the_start(released):
+    canary = "UPDATE model_aliases SET version = ? WHERE name = 'triage' AND alias = 'canary'"
+    with sqlite3.connect(released.store_path) as db:
+        db.execute(canary, (1,))  # production's version, so its loaded slot would be reused
+    follower = None
+    try:
+        follower = _follower(released)
+        assert set(follower.deployment.slots) == {"production"}
+        assert list(follower.refused) == [("canary", 1)]
+        # with no canary, every caller is answered by production
+        assert follower.deployment.route("caller-11")[1] == "production"
+    finally:
+        with sqlite3.connect(released.store_path) as db:
+            db.execute(canary, (2,))
+        if follower is not None:
+            follower.close()
