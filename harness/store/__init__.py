@@ -31,6 +31,7 @@ _EXPORTS = {
     "release_rules_table": "_schema",
     "serve_requests_table": "_schema",
     "serve_feedback_table": "_schema",
+    "monitor_reports_table": "_schema",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

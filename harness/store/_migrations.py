@@ -24,6 +24,7 @@ from finegate.harness.store._schema import (
     audit_table,
     meta_table,
     metadata,
+    monitor_reports_table,
     model_versions_table,
     release_rules_table,
     runs_table,
@@ -33,7 +34,7 @@ from finegate.harness.store._schema import (
     verdicts_table,
 )
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 LOG_ORIGIN_KEY = "audit_log_origin"
 
 
@@ -123,6 +124,11 @@ def _add_request_log(conn: Connection) -> None:
     serve_feedback_table.create(conn, checkfirst=True)
 
 
+def _add_monitor_reports(conn: Connection) -> None:
+    """Version 9: the monitor's looks at live traffic (windows, drift, A/B, gates)."""
+    monitor_reports_table.create(conn, checkfirst=True)
+
+
 # version -> function upgrading a store from version-1 to version, in one transaction
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_facts,
@@ -132,6 +138,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     6: _add_log_origin,
     7: _one_fingerprint_per_model,
     8: _add_request_log,
+    9: _add_monitor_reports,
 }
 
 

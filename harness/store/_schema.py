@@ -226,3 +226,19 @@ serve_feedback_table = Table(
     Column("thumbs", String(8)),
     Column("task_completed", Integer),
 )
+
+
+# -- monitoring: one row per look at live traffic ---------------------------------------
+
+monitor_reports_table = Table(
+    "monitor_reports",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("at", String(32), nullable=False, index=True),
+    Column("name", String(255), nullable=False, index=True),
+    Column("canary_version", Integer),
+    Column("production_version", Integer),
+    Column("status", String(16), nullable=False),  # pass | fail | undecided | error
+    Column("report_json", Text, nullable=False),  # windows, drift, A/B, gates, action
+    Column("statement", String(64)),  # the signed monitor verdict, when one was signed
+)
