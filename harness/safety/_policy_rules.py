@@ -197,7 +197,7 @@ class PolicyRulesScorer:
         return out
 
 
-@scorer("policy_rules", version="1")
+@scorer("policy_rules", version="1", reference_free=True)
 def policy_rules_scorer(rules_file: str) -> ScoreFn:
     """Violation rate of the domain rules in ``rules_file`` (overall and per rule)."""
     path = Path(rules_file)

@@ -216,7 +216,7 @@ class ToxicityScorer:
         return {"max": values.max(axis=1), "p95": np.quantile(values, 0.95, axis=1)}
 
 
-@scorer("toxicity", version="1")
+@scorer("toxicity", version="1", reference_free=True)
 def toxicity_scorer(
     backend: str = "auto",
     variant: str = "original",

@@ -22,6 +22,7 @@ _EXPORTS = {
     "scorer": "_registry",
     "scorers": "_registry",
     "scorer_version": "_registry",
+    "is_reference_free": "_registry",
     "LoadedScorer": "_registry",
     "load_scorer": "_registry",
     "as_scored": "_registry",

@@ -11,7 +11,7 @@ from finegate.harness.core import Case, Output
 from finegate.harness.scorer._registry import Scored, ScoreFn, scorer
 
 
-@scorer("answer_tokens")
+@scorer("answer_tokens", reference_free=True)
 def answer_tokens() -> ScoreFn:
     """Tokens in the answer, and in the prompt: what a request costs."""
 
@@ -24,7 +24,7 @@ def answer_tokens() -> ScoreFn:
     return score
 
 
-@scorer("length")
+@scorer("length", reference_free=True)
 def length() -> ScoreFn:
     """Characters and words in the answer."""
 
@@ -81,12 +81,12 @@ class LatencyScorer:
         return out
 
 
-@scorer("latency", version="2")
+@scorer("latency", version="2", reference_free=True)
 def latency(percentiles: Sequence[float] = (50, 95)) -> ScoreFn:
     return LatencyScorer(percentiles)
 
 
-@scorer("cost")
+@scorer("cost", reference_free=True)
 def cost(prompt_price: float, completion_price: float, currency: str = "USD") -> ScoreFn:
     """What 1,000 requests like each case cost at prices per million tokens
     (``prompt_price`` for prompt tokens, ``completion_price`` for completion

@@ -38,7 +38,7 @@ def reference_field(case: Case, field: str | None) -> list[str]:
     return out
 
 
-@scorer("json_valid")
+@scorer("json_valid", reference_free=True)
 def json_valid(strict: bool = False) -> ScoreFn:
     """1 when the answer holds a JSON object (see ``parse_json_answer``)."""
 
@@ -110,7 +110,7 @@ class JsonSchemaScorer:
         return {"schema": self.schema}
 
 
-@scorer("json_schema")
+@scorer("json_schema", reference_free=True)
 def json_schema(schema: dict[str, Any] | None = None, schema_file: str | None = None) -> ScoreFn:
     """JSON-schema compliance (any draft the ``jsonschema`` library knows).
 

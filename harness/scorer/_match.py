@@ -76,7 +76,7 @@ def choice_accuracy() -> ScoreFn:
     return score
 
 
-@scorer("regex_match")
+@scorer("regex_match", reference_free=True)
 def regex_match(pattern: str, fullmatch: bool = False) -> ScoreFn:
     """1 when the answer matches ``pattern`` (format compliance)."""
     compiled = re.compile(pattern)

@@ -67,16 +67,25 @@ scorers: PluginRegistry[ScorerFactory] = PluginRegistry("scorer", "finegate.scor
 
 
 def scorer(
-    name: str | None = None, *, version: str = "1"
+    name: str | None = None, *, version: str = "1", reference_free: bool = False
 ) -> Callable[[ScorerFactory], ScorerFactory]:
     """Register a scorer factory. Bump ``version`` when its scores change: it is
-    part of every suite hash that uses it, so stale cached results are not reused."""
+    part of every suite hash that uses it, so stale cached results are not reused.
+    ``reference_free``: it scores an answer from the answer alone (format, length,
+    toxicity), with no reference answer or case label, so it can also score live
+    traffic, where no case carries one."""
 
     def wrap(factory: ScorerFactory) -> ScorerFactory:
         factory.scorer_version = version  # type: ignore[attr-defined]
+        factory.reference_free = reference_free  # type: ignore[attr-defined]
         return scorers.decorator(name or factory.__name__)(factory)
 
     return wrap
+
+
+def is_reference_free(name: str) -> bool:
+    """Whether the registered scorer ``name`` needs nothing but the answer."""
+    return bool(getattr(scorers.get(name), "reference_free", False))
 
 
 def scorer_version(name: str) -> str:

@@ -12,6 +12,7 @@ from finegate.harness.core import lazy_exports
 _EXPORTS = {
     "Store": "_store",
     "SCHEMA_VERSION": "_migrations",
+    "to_json": "_rows",
     "LOG_ORIGIN_KEY": "_migrations",
     "now_iso": "_rows",
     "new_run_id": "_rows",

@@ -1,0 +1,130 @@
+"""Live traffic read back from the request log: windows by count and by time,
+scored as runs of kind production, the A/B per caller, and the digests that
+make a verdict on them checkable."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sqlalchemy import update
+
+from finegate.harness.core import InputError
+from finegate.harness.monitor import (
+    LookOptions,
+    ab_compare,
+    gather,
+    read_requests,
+    requests_digest,
+    reread,
+    score_window,
+)
+from finegate.harness.stats import compare_proportions
+from finegate.harness.store import Store, serve_requests_table
+from tests.harness.monitor.traffic import log_requests
+
+
+def _mixed_traffic(store: Store, n: int = 120) -> None:
+    """24 callers, every third in the canary (version 2); canary callers rate
+    answers down, production callers up, except caller-k for k % 4 == 0."""
+    rows = []
+    for i in range(n):
+        caller = i % 24
+        canary = caller % 3 == 0
+        rows.append(
+            {
+                "caller": f"caller-{caller}",
+                "alias": "canary" if canary else "production",
+                "version": 2 if canary else 1,
+                "thumbs": "down" if canary or caller % 4 == 0 else "up",
+                "answer": "not json" if canary else '{"category": "billing"}',
+                "refusal": canary and i % 2 == 0,
+                "latency_ms": 300.0 + i if canary else 100.0 + i,
+            }
+        )
+    log_requests(store, rows)
+
+
+def test_windows_by_count_and_by_time(tmp_path):
+    store = Store(tmp_path / "fg.db")
+    _mixed_traffic(store)
+    canary = read_requests(store, "triage", alias="canary")
+    assert len(canary) == 40 and {q.version for q in canary} == {2}
+    newest = read_requests(store, "triage", alias="production", last=10)
+    production_ids = [f"req-{i:05d}" for i in range(120) if (i % 24) % 3]
+    assert [q.id for q in newest] == production_ids[-10:]
+    timed = read_requests(store, "triage", since="2026-12-07T09:01:00+00:00")
+    assert len(timed) == 60 and timed[0].id == "req-00060"  # one request a second from 09:00
+    with pytest.raises(InputError, match="at least 1 request"):
+        read_requests(store, "triage", last=0)
+
+
+def test_a_window_is_a_production_run_scored_without_references(tmp_path):
+    store = Store(tmp_path / "fg.db")
+    _mixed_traffic(store)
+    rows = read_requests(store, "triage", alias="canary")
+    run_id = score_window(store, rows, name="triage", system={"name": "t", "fingerprint": "f"})
+    run = store.get_run(run_id)
+    assert run["kind"] == "production" and [
+        r["id"] for r in store.list_runs(kind="production")
+    ] == [run_id]
+    metrics = {m.name: m for ms in store.metrics(run_id).values() for m in ms}
+    assert metrics["log.refusal"].value == pytest.approx(20 / 40) and metrics["log.refusal"].n == 40
+    assert metrics["latency.p95"].value == pytest.approx(
+        float(np.quantile([0.3 + i / 1000 for i in range(120) if (i % 24) % 3 == 0], 0.95)),
+        abs=2e-3,
+    )
+    # the same requests scored again are found, not stored twice
+    assert (
+        score_window(store, rows, name="triage", system={"name": "t", "fingerprint": "f"}) == run_id
+    )
+
+
+def test_the_ab_counts_callers_not_requests(tmp_path):
+    store = Store(tmp_path / "fg.db")
+    _mixed_traffic(store, n=240)
+    canary = read_requests(store, "triage", alias="canary")
+    production = read_requests(store, "triage", alias="production")
+    ab = ab_compare(canary, production, margins={"thumbs_up": 0.02})
+    thumbs = ab["metrics"]["thumbs_up"]
+    assert ab["callers"] == {"canary": 8, "production": 16}
+    # per caller: canary callers all 0; production callers 1 except those with k % 4 == 0
+    per_caller_production = [0.0 if k % 4 == 0 else 1.0 for k in range(24) if k % 3]
+    expected = compare_proportions([0.0] * 8, per_caller_production, margin=0.02)
+    assert thumbs["n_canary"] == 8 and thumbs["estimate"] == pytest.approx(expected.estimate)
+    assert thumbs["decision"] == expected.decision
+    assert thumbs["units"] == "callers"
+
+
+def test_a_row_changed_after_a_look_changes_its_digest(tmp_path):
+    store = Store(tmp_path / "fg.db")
+    _mixed_traffic(store)
+    options = LookOptions(last=20, drift_splits=0)
+    rows = gather(store, "triage", options, until="2026-12-07T10:00:00+00:00")
+    assert set(rows) == {"window:production", "window:canary", "ab:canary", "ab:production"}
+    report = {
+        "name": "triage",
+        "window": {"until": "2026-12-07T10:00:00+00:00"},
+        "arms": {
+            a: {
+                "version": rows[f"window:{a}"][0].version,
+                "request_ids": [q.id for q in rows[f"window:{a}"]],
+            }
+            for a in ("production", "canary")
+        },
+        "ab": {"since": rows["ab:canary"][0].at},
+    }
+    again = reread(store, report)
+    assert {k: requests_digest(v) for k, v in again.items()} == {
+        k: requests_digest(v) for k, v in rows.items()
+    }
+    victim = rows["ab:canary"][3].id
+    with store.transaction() as conn:
+        conn.execute(
+            update(serve_requests_table)
+            .where(serve_requests_table.c.id == victim)
+            .values(flags_json=json.dumps({"refusal": False}))
+        )
+    changed = reread(store, report)
+    assert requests_digest(changed["ab:canary"]) != requests_digest(rows["ab:canary"])
