@@ -15,6 +15,7 @@ from typing import Any
 
 from finegate.gates._policy import BaselineGate, GovernanceGate, Policy, ThresholdGate
 from finegate.gates._verdict import PolicyVerdict, Verdict, overall_status
+from finegate.harness.core import InputError
 from finegate.harness.store import Store
 from finegate.harness.system import RecordedTraining, innermost, recorded_training
 
@@ -706,6 +707,11 @@ def _run_requirements(policy: Policy, evidence: Evidence) -> list[Verdict]:
 
 def evaluate(policy: Policy, evidence: Evidence) -> PolicyVerdict:
     """Every gate of ``policy`` on the evidence, and the overall verdict."""
+    if not policy.gates:
+        raise InputError(
+            f"policy {policy.id} holds only monitor gates, which decide on live traffic: "
+            "run `finegate monitor` with it, not a gate check of a run"
+        )
     verdicts: list[Verdict] = _run_requirements(policy, evidence)
     missing_suites = [s for s in policy.suites if s not in _suite_ids(evidence.run)]
     for suite in missing_suites:

@@ -169,6 +169,67 @@ class GovernanceGate(_Gate):
 Gate = Annotated[ThresholdGate | BaselineGate | GovernanceGate, Field(discriminator="type")]
 
 
+# -- monitor gates: decided on live traffic (finegate monitor), not on a run --------------
+
+AB_METRICS = (
+    "thumbs_up",
+    "task_completed",
+    "refusal",
+    "answer_pii",
+    "cost",
+    "completion_tokens",
+    "latency_p95",
+)  # harness.monitor.AB_METRICS, named here so a policy loads without numpy
+DRIFT_CHECKS = ("inputs_vs_suite", "outputs_vs_reference")
+
+
+class ABGate(_Gate):
+    """Canary minus production on one A/B metric, on its anytime-valid bounds:
+    fails when the canary is worse by more than ``margin`` at every plausible
+    value, passes once it is shown not worse by more than ``margin`` (or, with
+    ``require: better``, shown better), and stays undecided in between."""
+
+    type: Literal["ab"] = "ab"
+    metric: Literal[AB_METRICS]  # type: ignore[valid-type]
+    margin: float = Field(0.0, ge=0.0, description="how much worse the canary may be")
+    require: Literal["not_worse", "better"] = "not_worse"
+
+
+class WindowGate(_Gate):
+    """A metric of one arm's current window (a run of kind production), like a
+    threshold gate on an evaluation run."""
+
+    type: Literal["window"] = "window"
+    arm: Literal["canary", "production"] = "canary"
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    decide_on: Bound | None = None
+    min_n: int = Field(30, ge=1)
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> WindowGate:
+        if (self.min is None) == (self.max is None):
+            raise ValueError("give exactly one of 'min' and 'max'")
+        return self
+
+    @property
+    def bound(self) -> Bound:
+        if self.decide_on is not None:
+            return self.decide_on
+        return "lower_bound" if self.min is not None else "upper_bound"
+
+
+class DriftGate(_Gate):
+    """No drift alarm (Benjamini-Hochberg across the drift tests at their alpha)."""
+
+    type: Literal["drift"] = "drift"
+    check: Literal[DRIFT_CHECKS]  # type: ignore[valid-type]
+
+
+MonitorGate = Annotated[ABGate | WindowGate | DriftGate, Field(discriminator="type")]
+
+
 class Waiver(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -188,7 +249,11 @@ class Policy(BaseModel):
     version: str
     description: str = ""
     suites: list[str] = Field(default_factory=list, description="suites the run must hold")
-    gates: list[Gate] = Field(min_length=1)
+    gates: list[Gate] = Field(default_factory=list)
+    monitor: list[MonitorGate] = Field(
+        default_factory=list,
+        description="gates on live traffic, decided by `finegate monitor` (ab, window, drift)",
+    )
     waivers: list[Waiver] = Field(default_factory=list)
     allow_limited_runs: bool = Field(
         False, description="decide on runs of only the first N cases (`--limit`)"
@@ -237,10 +302,41 @@ class Policy(BaseModel):
             raise ValueError(f"gate ids must be unique: {', '.join(dupes)}")
         return gates
 
+    @field_validator("monitor", mode="before")
+    @classmethod
+    def _infer_monitor_type(cls, gates: Any) -> Any:
+        """``type`` may be left out: ``check`` makes a drift gate, ``arm`` or a
+        limit a window gate, anything else an A/B gate."""
+        if not isinstance(gates, list):
+            return gates
+        out = []
+        for g in gates:
+            if isinstance(g, dict) and "type" not in g:
+                kind = (
+                    "drift"
+                    if "check" in g
+                    else "window"
+                    if {"arm", "min", "max"} & set(g)
+                    else "ab"
+                )
+                g = {"type": kind, **g}
+            out.append(g)
+        return out
+
+    @model_validator(mode="after")
+    def _some_gate(self) -> Policy:
+        if not self.gates and not self.monitor:
+            raise ValueError("a policy needs at least one gate (under gates: or monitor:)")
+        ids = [g.id for g in self.gates] + [g.id for g in self.monitor]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"gate ids must be unique: {', '.join(dupes)}")
+        return self
+
     @field_validator("waivers", mode="after")
     @classmethod
     def _known_gates(cls, waivers: list[Waiver], info: ValidationInfo) -> list[Waiver]:
-        ids = {g.id for g in info.data.get("gates", [])}
+        ids = {g.id for g in [*info.data.get("gates", []), *info.data.get("monitor", [])]}
         unknown = [w.gate for w in waivers if w.gate not in ids]
         if ids and unknown:
             raise ValueError(f"waivers name unknown gates: {', '.join(unknown)}")
@@ -250,7 +346,7 @@ class Policy(BaseModel):
         """The validated content the hash covers. A field added to the schema later
         enters it only where a policy uses it, so existing policies keep their hash."""
         data = self.model_dump(mode="json")
-        for key in ("allow_limited_runs", "allow_incomplete_runs"):
+        for key in ("allow_limited_runs", "allow_incomplete_runs", "monitor"):
             if not data.get(key):
                 data.pop(key, None)
         for gate in data["gates"]:
