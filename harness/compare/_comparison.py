@@ -143,8 +143,11 @@ def _rebuild_scorers(info: dict[str, Any]) -> list[LoadedScorer]:
 def compare_runs(
     store: Store, ref_a: str, ref_b: str, *, seed: int = 0, flipped_limit: int | None = None
 ) -> Comparison:
-    """Compare run B (candidate) against run A (baseline) on every suite they share."""
+    """Compare run B (candidate) against run A (baseline) on every suite they share;
+    a production window (kind ``production``) is compared unpaired."""
     run_a, run_b = store.get_run(ref_a), store.get_run(ref_b)
+    if "production" in (run_a["kind"], run_b["kind"]):
+        return _unpaired_comparison(store, run_a, run_b, seed)
     infos_a = _suite_infos(run_a)
     shared = shared_suites(run_a, run_b, purpose="to compare")
     deltas: list[MetricDelta] = []
@@ -304,3 +307,25 @@ def _flips(
             )
         )
     return out
+
+
+def _unpaired_comparison(
+    store: Store, run_a: dict[str, Any], run_b: dict[str, Any], seed: int
+) -> Comparison:
+    """Live requests against a suite's cases: nothing to pair, nothing flips."""
+    from finegate.harness.compare._unpaired import matched_suites, unpaired_deltas
+
+    pairs = matched_suites(run_a, run_b)
+    deltas = [MetricDelta(**d) for d in unpaired_deltas(store, run_a, run_b, seed=seed)]
+    records = {
+        side: [r for suite in suites for r in store.records(run["id"], suite)]
+        for side, run, suites in (
+            ("a", run_a, [a for a, _ in pairs]),
+            ("b", run_b, [b for _, b in pairs]),
+        )
+    }
+    unpaired = {
+        b: len(store.records(run_a["id"], a)) + len(store.records(run_b["id"], b)) for a, b in pairs
+    }
+    usage = {run_a["id"]: _usage(records["a"]), run_b["id"]: _usage(records["b"])}
+    return Comparison(run_a, run_b, [b for _, b in pairs], deltas, [], usage, unpaired)

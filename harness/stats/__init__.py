@@ -22,6 +22,7 @@ _EXPORTS = {
     "paired_bootstrap": "_paired",
     "bootstrap_interval_and_p": "_paired",
     "paired_relative_change": "_paired",
+    "unpaired_bootstrap": "_unpaired",
     "cohen_kappa": "_agreement",
     "fleiss_kappa": "_agreement",
     "SequentialEstimate": "_sequential",

@@ -128,3 +128,53 @@ def test_a_row_changed_after_a_look_changes_its_digest(tmp_path):
         )
     changed = reread(store, report)
     assert requests_digest(changed["ab:canary"]) != requests_digest(rows["ab:canary"])
+
+
+SUITE = """\
+id: test/triage
+version: 1
+kind: task
+source: {path: cases.jsonl}
+scorers:
+  - {name: json_valid}
+  - {name: exact_match}
+  - {name: latency}
+"""
+
+
+def test_a_window_compares_unpaired_with_the_evaluation_run(tmp_path):
+    from finegate.harness import CallableSystem, RunOptions, load_suite, run_suites
+    from finegate.harness.compare import compare_runs
+    from finegate.harness.stats import unpaired_bootstrap
+
+    (tmp_path / "suite").mkdir()
+    (tmp_path / "suite" / "suite.yaml").write_text(SUITE)
+    cases = [{"id": f"c{i}", "input": f"ticket {i}", "references": ["{}"]} for i in range(30)]
+    (tmp_path / "suite" / "cases.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cases))
+    suite = load_suite(tmp_path / "suite")
+    store = Store(tmp_path / "fg.db")
+    system = CallableSystem(lambda prompt: '{"category": "billing"}', name="rules", version="1")
+    evaluated = run_suites(system, [suite], store, RunOptions(progress=False)).run_id
+    _mixed_traffic(store)
+    window = read_requests(store, "triage", alias="canary")  # answers "not json"
+    run_id = score_window(
+        store, window, name="triage", system={"name": "t", "fingerprint": "f"}, suite=suite
+    )
+    info = store.get_run(run_id)["suites"][0]
+    assert info["id"] == "production/test/triage" and info["of"]["hash"] == suite.hash
+    assert [s["name"] for s in info["scorers"]] == [
+        "json_valid",
+        "latency",
+        "answer_tokens",
+        "length",
+    ]
+    comparison = compare_runs(store, evaluated, run_id)
+    deltas = {d.name: d for d in comparison.deltas}
+    assert "exact_match" not in deltas  # it needs a reference answer
+    valid = deltas["json_valid"]
+    assert valid.test == "unpaired-bootstrap" and valid.delta == pytest.approx(-1.0)
+    assert comparison.unpaired == {"production/test/triage": 70} and comparison.flipped == []
+    a = np.array([r["output"]["latency_s"] for r in store.records(evaluated)])
+    b = np.array([q.latency_s for q in window])
+    expected = unpaired_bootstrap(a, b, 0.95, 2000, 0, lambda x: np.percentile(x, 95.0, axis=-1))
+    assert deltas["latency.p95"].ci_low == pytest.approx(expected[1])
