@@ -163,6 +163,25 @@ def _suite_reference(suite: Any, label: str | None) -> tuple[list[str], list[str
     return prompts, labels
 
 
+def _stint_start(store: Store, name: str, version: int, until: str) -> str | None:
+    """When ``version``'s current stint at the canary began: the first request it
+    answered there after the canary last answered with another version. An A/B
+    reads that stint only: a version rolled back and placed again starts afresh."""
+    from sqlalchemy import func, select
+
+    from finegate.harness.store import serve_requests_table as r
+
+    where = (r.c.name == name, r.c.alias == "canary", r.c.at < until, r.c.status == 200)
+    with store.engine.connect() as conn:
+        other = conn.execute(
+            select(func.max(r.c.at)).where(*where, r.c.version != version)
+        ).scalar()
+        query = select(func.min(r.c.at)).where(*where, r.c.version == version)
+        if other is not None:
+            query = query.where(r.c.at > other)
+        return conn.execute(query).scalar()
+
+
 def gather(
     store: Store, name: str, options: LookOptions, until: str
 ) -> dict[str, list[LoggedRequest]]:
@@ -184,7 +203,10 @@ def gather(
             f"the request log of {store.location} holds no answered request of {name!r}"
         )
     if "canary" in versions:
-        canary = read_requests(store, name, alias="canary", version=versions["canary"], until=until)
+        since = _stint_start(store, name, versions["canary"], until)
+        canary = read_requests(
+            store, name, alias="canary", version=versions["canary"], since=since, until=until
+        )
         rows["ab:canary"] = canary
         rows["ab:production"] = (
             read_requests(
@@ -362,7 +384,12 @@ def reread(store: Store, report: Mapping[str, Any]) -> dict[str, list[LoggedRequ
     if ab:
         arms = report["arms"]
         out["ab:canary"] = read_requests(
-            store, name, alias="canary", version=arms["canary"]["version"], until=until
+            store,
+            name,
+            alias="canary",
+            version=arms["canary"]["version"],
+            since=ab.get("since"),
+            until=until,
         )
         out["ab:production"] = (
             read_requests(

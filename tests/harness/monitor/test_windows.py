@@ -178,3 +178,20 @@ def test_a_window_compares_unpaired_with_the_evaluation_run(tmp_path):
     b = np.array([q.latency_s for q in window])
     expected = unpaired_bootstrap(a, b, 0.95, 2000, 0, lambda x: np.percentile(x, 95.0, axis=-1))
     assert deltas["latency.p95"].ci_low == pytest.approx(expected[1])
+
+
+def test_the_ab_reads_only_the_canary_versions_current_stint(tmp_path):
+    """triage:2 at the canary, rolled back (the canary answers with triage:1),
+    then placed again: the A/B starts from its second placement."""
+    store = Store(tmp_path / "fg.db")
+    stints = [(2, range(0, 30)), (1, range(30, 40)), (2, range(40, 70))]
+    rows = [
+        {"id": f"req-{i:05d}", "caller": f"c{i % 12}", "alias": "canary", "version": v, "second": i}
+        for v, seconds in stints
+        for i in seconds
+    ]
+    rows += [{"id": f"prod-{i:05d}", "caller": f"p{i % 12}", "second": i} for i in range(70)]
+    log_requests(store, rows)
+    found = gather(store, "triage", LookOptions(last=10), until="2026-12-07T10:00:00+00:00")
+    assert [q.id for q in found["ab:canary"]] == [f"req-{i:05d}" for i in range(40, 70)]
+    assert [q.id for q in found["ab:production"]] == [f"prod-{i:05d}" for i in range(40, 70)]
