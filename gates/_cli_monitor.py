@@ -175,7 +175,9 @@ def monitor_show(name: str | None, limit: int, store: str | None, as_json: bool)
 @click.argument("report_id")
 @click.option("--as", "form", type=click.Choice(["suite", "review"]), required=True)
 @click.option("--suite", "suite_dir", default=None, help="suite: the suite folder to extend.")
-@click.option("-o", "--out", "out", required=True, help="The new suite folder, or sheet file.")
+@click.option(
+    "-o", "--out", "out", required=True, help="The new suite folder, or the sheet's folder."
+)
 @store_option
 def monitor_export(
     report_id: str, form: str, suite_dir: str | None, out: str, store: str | None
@@ -198,3 +200,5 @@ def monitor_export(
         sys.exit(2)
     skipped = f"; {result.skipped_purged} purged from the log" if result.skipped_purged else ""
     click.echo(f"{result.n_cases} drifted requests written to {result.path}{skipped}")
+    if result.key_path is not None:
+        click.echo(f"the sheet's key (who answered what) is in {result.key_path}: keep it apart")

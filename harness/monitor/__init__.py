@@ -41,6 +41,8 @@ _EXPORTS = {
     "export_drifted_suite": "_export",
     "export_drifted_review": "_export",
     "ExportResult": "_export",
+    "DriftedRows": "_export",
+    "bump_version": "_export",
     "check_drift": "_report",
     "DriftReport": "_report",
     "DriftedExample": "_report",

@@ -117,7 +117,15 @@ def _sentence_transformer(path: str, device: str) -> Any:
             "drift embeddings need the package sentence-transformers "
             "(pip install sentence-transformers)"
         ) from None
-    return SentenceTransformer(path, device=device)
+    from transformers.utils import logging as hf_logging
+
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a bar per weight file of a 90 MB encoder: noise
+    try:
+        return SentenceTransformer(path, device=device)
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
