@@ -1,7 +1,7 @@
 """The local, read-only web viewer over the results store: runs with their
 metrics and intervals, paired comparisons, verdicts, the audit log, the
-registry and the serving request log, as server-rendered pages with no script
-and nothing from the network.
+registry, the serving request log and the production monitor's looks, as
+server-rendered pages with no script and nothing from the network.
 
 It listens on loopback only and opens the store read-only (never created, never
 migrated); ``finegate view`` serves it until interrupted, ``ViewerThread`` in a

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DatabaseError
 
 from finegate.harness.core import InputError, StoreError
 from finegate.harness.store import Store
-from finegate.harness.view import _compare, _governance, _runs, _serving
+from finegate.harness.view import _compare, _governance, _look, _monitor, _runs, _serving
 from finegate.harness.view._html import (
     CONTENT_SECURITY_POLICY,
     Markup,
@@ -74,6 +74,7 @@ class Viewer:
         verdicts_per_page: int = 50,
         audit_per_page: int = 100,
         requests_per_page: int = 50,
+        looks_per_page: int = 100,
     ):
         if isinstance(store, Store):
             if not store.read_only:
@@ -86,6 +87,7 @@ class Viewer:
         self.verdicts_per_page = verdicts_per_page
         self.audit_per_page = audit_per_page
         self.requests_per_page = requests_per_page
+        self.looks_per_page = looks_per_page
 
     # -- requests -----------------------------------------------------------------------
 
@@ -166,6 +168,19 @@ class Viewer:
             return _governance.registry_page(self.store)
         if path == "/serving":
             return _serving.serving_page(self.store, page_number(), self.requests_per_page)
+        if path in ("/monitor", "/monitor/"):
+            return _monitor.monitor_page(
+                self.store,
+                one("name") or None,
+                page_number(),
+                self.looks_per_page,
+                self.audit_per_page,
+            )
+        if path.startswith("/monitor/"):
+            ref = unquote(path[len("/monitor/") :])
+            if "/" in ref:
+                raise PageError(404, "Not found", f"There is no page at {path}.")
+            return _look.look_page(self.store, ref, self.audit_per_page)
         raise PageError(404, "Not found", f"There is no page at {path}.")
 
     # -- responses ----------------------------------------------------------------------

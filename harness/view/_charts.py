@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from finegate.harness.view._html import Markup, esc, fmt, is_number, signed
+from finegate.harness.view._html import Markup, esc, fmt, is_number, pfmt, signed
 
 
 @dataclass(frozen=True)
@@ -220,5 +220,228 @@ def count_chart(
     parts.append(
         f'<line x1="{left}" x2="{left + scale}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#333"/>'
     )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+# -- the monitor's looks over time -------------------------------------------------------
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
+    """Round ticks covering [lo, hi], about ``n`` steps of 1, 2 or 5 times a power of ten."""
+    raw = (hi - lo) / n
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    return [k * step for k in range(math.floor(lo / step), math.ceil(hi / step) + 1)]
+
+
+def _spread(count: int, left: float, scale: float) -> list[float]:
+    """The x of each of ``count`` looks, evenly spaced, oldest at the left."""
+    return [left + (i / (count - 1) * scale if count > 1 else scale / 2) for i in range(count)]
+
+
+def _stretches(flags: list[bool]) -> list[list[int]]:
+    """The runs of consecutive indices whose flag is set (a line breaks at a gap)."""
+    out: list[list[int]] = []
+    for i, on in enumerate(flags):
+        if on and out and out[-1][-1] == i - 1:
+            out[-1].append(i)
+        elif on:
+            out.append([i])
+    return out
+
+
+def _first_and_last(labels: list[str], xs: list[float], at: float) -> str:
+    last = len(labels) - 1
+    out = []
+    for i in sorted({0, last}):
+        anchor = "start" if i == 0 < last else "end" if i == last > 0 else "middle"
+        out.append(f'<text x="{xs[i]:.1f}" y="{at}" text-anchor="{anchor}">{esc(labels[i])}</text>')
+    return "".join(out)
+
+
+def _svg_open(chart_id: str, title: str, width: int, height: int) -> str:
+    return (
+        f'<svg role="img" aria-labelledby="{esc(chart_id)}-title" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{esc(chart_id)}-title">{esc(title)}</title>'
+    )
+
+
+def _hline(y: float, x1: float, x2: float, style: str) -> str:
+    return f'<line x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}" {style}/>'
+
+
+@dataclass(frozen=True)
+class BandPoint:
+    """One look at a difference: its estimate inside its band, or, with no
+    estimate, why it was not measured (``note``)."""
+
+    label: str
+    estimate: float | None
+    lower: float | None
+    upper: float | None
+    note: str = ""
+
+
+def band_chart(
+    points: list[BandPoint], *, chart_id: str, title: str, heading: str, margin: float | None
+) -> Markup:
+    """A small chart of an estimate over the looks (oldest first) inside its band,
+    with the zero line (dashed) and, where ``margin`` is given and not 0, the
+    margin line (dotted). A look with nothing measured is a grey cross on the
+    zero line; every point's numbers are in its tooltip."""
+    if not points:
+        return Markup("")
+    width, left, right, top, plot_h = 400, 58, 16, 30, 120
+    scale = width - left - right
+    est = [float(p.estimate) if is_number(p.estimate) else None for p in points]
+    band = [
+        (float(p.lower), float(p.upper)) if is_number(p.lower) and is_number(p.upper) else None  # type: ignore[arg-type]
+        for p in points
+    ]
+    values = [v for v in est if v is not None] + [v for b in band if b for v in b]
+    values += [0.0, float(margin)] if is_number(margin) else [0.0]  # type: ignore[arg-type]
+    ticks = _nice_ticks(min(values), max(values)) if max(values) > min(values) else [-1.0, 0, 1.0]
+    lo, hi = ticks[0], ticks[-1]
+    xs = _spread(len(points), left, scale)
+
+    def y(v: float) -> float:
+        return top + plot_h * (hi - min(max(v, lo), hi)) / (hi - lo)
+
+    parts = [
+        _svg_open(chart_id, title, width, top + plot_h + 34),
+        f'<text x="{left}" y="{top - 12}" font-weight="600">{esc(heading)}</text>',
+    ]
+    for t in ticks:
+        parts.append(_hline(y(t), left, left + scale, 'stroke="#e2e2e2"'))
+        parts.append(
+            f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{t + 0.0:.4g}</text>'
+        )
+    for stretch in _stretches([b is not None for b in band]):  # one look wide: a bar
+        upper = [f"{xs[i]:.1f},{y(band[i][1]):.1f}" for i in stretch]  # type: ignore[index]
+        lower = [f"{xs[i]:.1f},{y(band[i][0]):.1f}" for i in reversed(stretch)]  # type: ignore[index]
+        parts.append(
+            f'<polygon points="{" ".join(upper + lower)}" fill="#b3261e" fill-opacity="0.2" '
+            'stroke="#b3261e" stroke-opacity="0.6" stroke-width="3"/>'
+        )
+    parts.append(_hline(y(0.0), left, left + scale, 'stroke="#555" stroke-dasharray="4 3"'))
+    if is_number(margin) and margin != 0:
+        my = y(float(margin))  # type: ignore[arg-type]
+        parts.append(_hline(my, left, left + scale, 'stroke="#7a4f00" stroke-dasharray="1 3"'))
+        parts.append(
+            f'<text x="{left + scale}" y="{my - 4:.1f}" text-anchor="end">'
+            f"margin {esc(signed(margin))}</text>"
+        )
+    for stretch in _stretches([v is not None for v in est]):
+        line = " ".join(f"{xs[i]:.1f},{y(est[i]):.1f}" for i in stretch)  # type: ignore[arg-type]
+        parts.append(f'<polyline points="{line}" fill="none" stroke="#1a1a1a" stroke-width="2"/>')
+    for i, p in enumerate(points):
+        value = est[i]
+        if value is None:
+            parts.append(
+                f'<text x="{xs[i]:.1f}" y="{y(0.0) + 4:.1f}" text-anchor="middle" fill="#888">'
+                f"×<title>{esc(p.label)}: not measured: {esc(p.note)}</title></text>"
+            )
+            continue
+        bounds = band[i]
+        told = f", CS [{fmt(bounds[0])}, {fmt(bounds[1])}]" if bounds else ""
+        note = f", {p.note}" if p.note else ""
+        parts.append(
+            f'<circle cx="{xs[i]:.1f}" cy="{y(value):.1f}" r="3.5" fill="#1a1a1a">'
+            f"<title>{esc(p.label)}: {esc(signed(value))}{esc(told)}{esc(note)}</title></circle>"
+        )
+    parts.append(_first_and_last([p.label for p in points], xs, top + plot_h + 18))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+@dataclass(frozen=True)
+class PSeries:
+    label: str
+    values: list[float | None]  # one per look, None where not measured
+
+
+def p_value_chart(
+    series: list[PSeries],
+    bins: list[str],
+    alarms: list[bool | None],
+    *,
+    alpha: float,
+    chart_id: str,
+    title: str,
+) -> Markup:
+    """Adjusted p-values over the looks (oldest first) on a log scale with the
+    alpha line, and beneath them the alarm at each look as a strip of squares
+    (filled: alarm; open: none; grey: not measured)."""
+    if not bins:
+        return Markup("")
+    width, left, right, top, plot_h = 820, 56, 230, 26, 150
+    scale = width - left - right
+    smallest = min((v for s in series for v in s.values if is_number(v) and v > 0), default=1.0)  # type: ignore[operator]
+    floor = max(-6, min(-1, math.floor(math.log10(smallest)), math.floor(math.log10(alpha))))
+    xs = _spread(len(bins), left, scale)
+
+    def y(p: float) -> float:
+        exponent = math.log10(p) if p > 0 else floor
+        return top + plot_h * min(max(exponent, floor), 0) / floor
+
+    parts = [
+        _svg_open(chart_id, title, width, top + plot_h + 60),
+        f'<text x="{left}" y="{top - 10}">adjusted p-value (log scale)</text>',
+    ]
+    for k in range(0, floor - 1, -1):
+        parts.append(_hline(y(10.0**k), left, left + scale, 'stroke="#e2e2e2"'))
+        parts.append(
+            f'<text x="{left - 6}" y="{y(10.0**k) + 4:.1f}" text-anchor="end">{10.0**k:g}</text>'
+        )
+    parts.append(_hline(y(alpha), left, left + scale, 'stroke="#b3261e" stroke-dasharray="4 3"'))
+    parts.append(
+        f'<text x="{left + scale - 4}" y="{y(alpha) - 4:.1f}" text-anchor="end">'
+        f"alpha {esc(fmt(alpha))}</text>"
+    )
+    for k, s in enumerate(series):
+        colour, dash = _STROKES[k % len(_STROKES)]
+        dashed = f' stroke-dasharray="{dash}"' if dash else ""
+        values = [float(v) if is_number(v) else None for v in s.values]
+        parts.append(f"<g><title>{esc(s.label)}</title>")
+        for stretch in _stretches([v is not None for v in values]):
+            line = " ".join(f"{xs[i]:.1f},{y(values[i]):.1f}" for i in stretch)  # type: ignore[arg-type]
+            parts.append(
+                f'<polyline points="{line}" fill="none" stroke="{colour}" '
+                f'stroke-width="2"{dashed}/>'
+            )
+        for i, v in enumerate(values):
+            if v is not None:
+                parts.append(
+                    f'<circle cx="{xs[i]:.1f}" cy="{y(v):.1f}" r="3" fill="{colour}">'
+                    f"<title>{esc(s.label)} · {esc(bins[i])}: adjusted p {esc(pfmt(v))}"
+                    "</title></circle>"
+                )
+        ly = top + 6 + k * 18
+        parts.append(
+            _hline(
+                ly,
+                left + scale + 14,
+                left + scale + 40,
+                f'stroke="{colour}" stroke-width="2"{dashed}',
+            )
+            + f'<text x="{left + scale + 46}" y="{ly + 4:.1f}">{esc(s.label)}</text></g>'
+        )
+    strip = top + plot_h + 12
+    parts.append(f'<text x="{left - 6}" y="{strip + 9}" text-anchor="end">alarm</text>')
+    for i, alarm in enumerate(alarms):
+        fill, said = (
+            ("#ccc", "not measured")
+            if alarm is None
+            else ("#b3261e", "alarm")
+            if alarm
+            else ("#fff", "no alarm")
+        )
+        parts.append(
+            f'<rect x="{xs[i] - 4:.1f}" y="{strip}" width="8" height="10" fill="{fill}" '
+            f'stroke="#333"><title>{esc(bins[i])}: {said}</title></rect>'
+        )
+    parts.append(_first_and_last(bins, xs, strip + 28))
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -30,6 +30,7 @@ NAV = (
     ("/audit", "Audit log"),
     ("/registry", "Registry"),
     ("/serving", "Serving"),
+    ("/monitor", "Monitor"),
 )
 
 CSS = """
@@ -81,10 +82,12 @@ dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; word-break: break-all
 .cards a { border: 1px solid var(--line); padding: 0.5rem 0.8rem; text-decoration: none;
            color: var(--ink); min-width: 9rem; }
 .cards b { display: block; font-size: 1.3rem; }
+.cards a[aria-current="page"] { border-color: var(--ink); border-width: 2px; }
 form.pick { display: flex; flex-wrap: wrap; gap: 0.6rem 1rem; align-items: end; }
 form.pick label { display: flex; flex-direction: column; font-weight: 600; }
 form.pick select { min-width: 22rem; font: inherit; }
 svg { max-width: 100%; height: auto; }
+.charts { display: flex; flex-wrap: wrap; gap: 0.4rem 1.2rem; margin: 0.4rem 0; }
 svg text { font: 11px system-ui, sans-serif; fill: var(--ink); }
 details summary { cursor: pointer; color: var(--link); }
 footer { color: var(--muted); font-size: 0.8rem; padding: 1rem 1.5rem; }

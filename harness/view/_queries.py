@@ -18,7 +18,9 @@ from finegate.harness.store import (
     Store,
     alias_events_table,
     aliases_table,
+    audit_table,
     model_versions_table,
+    monitor_reports_table,
     records_table,
     runs_table,
     serve_feedback_table,
@@ -296,3 +298,72 @@ def serve_requests_page(store: Store, page: int, per_page: int) -> tuple[list[di
         rows = [dict(row) for row in conn.execute(query).mappings()]
         total = int(conn.execute(select(func.count()).select_from(r)).scalar_one())
     return rows, total
+
+
+# -- the monitor's looks at live traffic ----------------------------------------------
+
+
+def monitor_names(store: Store) -> list[tuple[str, int]]:
+    """Each monitored model name with its number of looks, by name."""
+    t = monitor_reports_table
+    query = select(t.c.name, func.count()).group_by(t.c.name).order_by(t.c.name)
+    with store.engine.connect() as conn:
+        return [(str(name), int(n)) for name, n in conn.execute(query)]
+
+
+def monitor_page(
+    store: Store, name: str | None, page: int, per_page: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of looks (of one model name when given), by name, newest first,
+    and how many there are."""
+    t = monitor_reports_table
+    where = [t.c.name == name] if name is not None else []
+    query = (
+        select(t)
+        .where(*where)
+        .order_by(t.c.name, t.c.at.desc(), t.c.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    with store.engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+        total = int(conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one())
+    return rows, total
+
+
+def monitor_look(store: Store, report_id: str) -> dict[str, Any] | None:
+    t = monitor_reports_table
+    with store.engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.id == report_id)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def statement_records(store: Store, ids: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """For each signed statement id, the audit record that keeps it: its seq and
+    how many records are newer (the audit page lists the newest first)."""
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    t = audit_table
+    found: dict[str, int] = {}
+    with store.engine.connect() as conn:
+        for sid in wanted:
+            query = select(t.c.seq, t.c.artifacts_json).where(
+                t.c.artifacts_json.contains(sid, autoescape=True)
+            )
+            for seq, text in conn.execute(query.order_by(t.c.seq)):
+                artifacts = _json(text)
+                if isinstance(artifacts, dict) and artifacts.get("statement") == sid:
+                    found[sid] = int(seq)
+                    break
+        return {
+            sid: (
+                seq,
+                int(
+                    conn.execute(
+                        select(func.count()).select_from(t).where(t.c.seq > seq)
+                    ).scalar_one()
+                ),
+            )
+            for sid, seq in found.items()
+        }

@@ -11,6 +11,7 @@ from finegate.harness.store import (
     Store,
     audit_table,
     model_versions_table,
+    monitor_reports_table,
     serve_requests_table,
     verdicts_table,
 )
@@ -66,6 +67,7 @@ def index_page(store: Store, page: int, per_page: int) -> Page:
             ("/audit", q.count(store, audit_table), "audit records"),
             ("/registry", q.count(store, model_versions_table), "model versions"),
             ("/serving", q.count(store, serve_requests_table), "requests served"),
+            ("/monitor", q.count(store, monitor_reports_table), "monitor looks"),
         )
     )
     table_rows = []
