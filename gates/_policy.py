@@ -33,6 +33,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from finegate.harness.core import parse_yaml_model, sha256_json
 
@@ -249,11 +250,11 @@ class Policy(BaseModel):
     version: str
     description: str = ""
     suites: list[str] = Field(default_factory=list, description="suites the run must hold")
-    gates: list[Gate] = Field(default_factory=list)
     monitor: list[MonitorGate] = Field(
         default_factory=list,
         description="gates on live traffic, decided by `finegate monitor` (ab, window, drift)",
     )
+    gates: list[Gate] = Field(default_factory=list, validate_default=True)
     waivers: list[Waiver] = Field(default_factory=list)
     allow_limited_runs: bool = Field(
         False, description="decide on runs of only the first N cases (`--limit`)"
@@ -323,10 +324,17 @@ class Policy(BaseModel):
             out.append(g)
         return out
 
+    @field_validator("gates", mode="after")
+    @classmethod
+    def _some_gate(cls, gates: list[Any], info: ValidationInfo) -> list[Any]:
+        if not gates and not info.data.get("monitor"):
+            raise PydanticCustomError(
+                "too_short", "List should have at least 1 item (or a monitor: section)"
+            )
+        return gates
+
     @model_validator(mode="after")
-    def _some_gate(self) -> Policy:
-        if not self.gates and not self.monitor:
-            raise ValueError("a policy needs at least one gate (under gates: or monitor:)")
+    def _unique_across_sections(self) -> Policy:
         ids = [g.id for g in self.gates] + [g.id for g in self.monitor]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
