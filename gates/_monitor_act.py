@@ -180,7 +180,7 @@ def monitor_once(setup: MonitorSetup, options: Any) -> dict[str, Any]:
     """One look: measure, decide the monitor gates, sign, act, keep the report."""
     from dataclasses import replace
 
-    from finegate.harness.monitor import look, save_report
+    from finegate.harness.monitor import look, save_report, update_report
 
     options = replace(options, margins=monitor_margins(setup.policy))
     report = look(
@@ -192,6 +192,8 @@ def monitor_once(setup: MonitorSetup, options: Any) -> dict[str, Any]:
         "hash": setup.policy.hash(),
     }
     report["status"], report["gates"] = decide_monitor(setup.policy, report)
+    report["action"] = {"kind": "pending", "done": False, "detail": "deciding"}
+    save_report(setup.store, report)  # kept first: a re-check of its verdict reads it
     report["action"] = _act(setup, report)
-    save_report(setup.store, report, statement=report.get("verdict_statement"))
+    update_report(setup.store, report, statement=report.get("verdict_statement"))
     return report

@@ -33,6 +33,7 @@ _EXPORTS = {
     "LookOptions": "_look",
     "look": "_look",
     "save_report": "_look",
+    "update_report": "_look",
     "stored_reports": "_look",
     "reread": "_look",
     "gather": "_look",

@@ -345,6 +345,21 @@ def save_report(store: Store, report: dict[str, Any], *, statement: str | None =
         )
 
 
+def update_report(store: Store, report: dict[str, Any], *, statement: str | None = None) -> None:
+    """Record what was done after a look was kept (its action, its signed verdict):
+    a re-check of the verdict reads the look, so it is kept before anyone acts."""
+    from sqlalchemy import update
+
+    from finegate.harness.store import monitor_reports_table as t
+
+    with store.transaction() as conn:
+        conn.execute(
+            update(t)
+            .where(t.c.id == report["id"])
+            .values(report_json=to_json(report), statement=statement)
+        )
+
+
 def stored_reports(store: Store, name: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """The newest looks, newest first (their JSON as stored)."""
     import json
