@@ -58,10 +58,9 @@ class _Gate(BaseModel):
     severity: Severity = "block"
 
 
-class ThresholdGate(_Gate):
-    type: Literal["threshold"] = "threshold"
-    suite: str
-    metric: str
+class _Limited(_Gate):
+    """A metric against ``min`` or ``max``, decided on a point or an interval bound."""
+
     min: float | None = None
     max: float | None = None
     decide_on: Bound | None = None
@@ -73,7 +72,7 @@ class ThresholdGate(_Gate):
     )
 
     @model_validator(mode="after")
-    def _one_limit(self) -> ThresholdGate:
+    def _one_limit(self) -> _Limited:
         if (self.min is None) == (self.max is None):
             raise ValueError("give exactly one of 'min' and 'max'")
         return self
@@ -83,6 +82,12 @@ class ThresholdGate(_Gate):
         if self.decide_on is not None:
             return self.decide_on
         return "lower_bound" if self.min is not None else "upper_bound"
+
+
+class ThresholdGate(_Limited):
+    type: Literal["threshold"] = "threshold"
+    suite: str
+    metric: str
 
 
 class BaselineGate(_Gate):
@@ -196,29 +201,13 @@ class ABGate(_Gate):
     require: Literal["not_worse", "better"] = "not_worse"
 
 
-class WindowGate(_Gate):
+class WindowGate(_Limited):
     """A metric of one arm's current window (a run of kind production), like a
     threshold gate on an evaluation run."""
 
     type: Literal["window"] = "window"
     arm: Literal["canary", "production"] = "canary"
     metric: str
-    min: float | None = None
-    max: float | None = None
-    decide_on: Bound | None = None
-    min_n: int = Field(30, ge=1)
-
-    @model_validator(mode="after")
-    def _one_limit(self) -> WindowGate:
-        if (self.min is None) == (self.max is None):
-            raise ValueError("give exactly one of 'min' and 'max'")
-        return self
-
-    @property
-    def bound(self) -> Bound:
-        if self.decide_on is not None:
-            return self.decide_on
-        return "lower_bound" if self.min is not None else "upper_bound"
 
 
 class DriftGate(_Gate):

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from finegate.harness.compare._comparison import _rebuild_scorers
 from finegate.harness.core import InputError, MetricValue
-from finegate.harness.scorer import LoadedScorer, compute_metrics, load_scorer
+from finegate.harness.scorer import LoadedScorer, compute_metrics
 from finegate.harness.stats import unpaired_bootstrap
 from finegate.harness.store import Store
 
@@ -37,18 +38,6 @@ def matched_suites(run_a: dict[str, Any], run_b: dict[str, Any]) -> list[tuple[s
     return pairs
 
 
-def _scorers(info: dict[str, Any]) -> list[LoadedScorer]:
-    out = []
-    for spec in info.get("scorers", []):
-        try:
-            loaded = load_scorer(spec["name"], spec["args"], spec["as"])
-        except Exception:  # a plugin no longer installed: its corpus metrics are skipped
-            continue
-        if hasattr(loaded.fn, "aggregate"):
-            out.append(loaded)
-    return out
-
-
 def _values(records: list[dict[str, Any]], name: str) -> np.ndarray:
     found = [r["scores"].get(name) for r in records]
     return np.array([v for v in found if v is not None], dtype=float)
@@ -64,7 +53,7 @@ def unpaired_deltas(
         level = float(info.get("confidence", 0.95))
         resamples = int(info.get("bootstrap_resamples", 2000))
         recs_a, recs_b = store.records(run_a["id"], suite_a), store.records(run_b["id"], suite_b)
-        scorers = _scorers(info)
+        scorers = _rebuild_scorers(info)
         ma = {
             m.name: m
             for m in compute_metrics(recs_a, scorers, level=level, resamples=resamples, seed=seed)
