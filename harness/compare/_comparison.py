@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from finegate.harness.compare._pairing import shared_suites
+from finegate.harness.compare._pairing import rebuild_scorers, shared_suites
 from finegate.harness.core import MetricValue
-from finegate.harness.scorer import LoadedScorer, compute_metrics, load_scorer, resampled_aggregate
+from finegate.harness.scorer import LoadedScorer, compute_metrics, resampled_aggregate
 from finegate.harness.stats import (
     bootstrap_interval_and_p,
     mcnemar_exact,
@@ -127,19 +127,6 @@ def _usage(records: list[dict[str, Any]]) -> Usage:
     )
 
 
-def _rebuild_scorers(info: dict[str, Any]) -> list[LoadedScorer]:
-    """Scorers with corpus aggregates, rebuilt from the run's record of its suite."""
-    out = []
-    for spec in info.get("scorers", []):
-        try:
-            loaded = load_scorer(spec["name"], spec["args"], spec["as"])
-        except Exception:  # a plugin no longer installed: its corpus metrics are skipped
-            continue
-        if hasattr(loaded.fn, "aggregate"):
-            out.append(loaded)
-    return out
-
-
 def compare_runs(
     store: Store, ref_a: str, ref_b: str, *, seed: int = 0, flipped_limit: int | None = None
 ) -> Comparison:
@@ -167,7 +154,7 @@ def compare_runs(
         pa, pb = [recs_a[c] for c in ids], [recs_b[c] for c in ids]
         all_a += pa
         all_b += pb
-        scorers = _rebuild_scorers(info)
+        scorers = rebuild_scorers(info)
         metrics_a = {
             m.name: m
             for m in compute_metrics(pa, scorers, level=level, resamples=resamples, seed=seed)

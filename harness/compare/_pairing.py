@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from finegate.harness.core import InputError
+from finegate.harness.scorer import LoadedScorer, load_scorer
 
 
 def shared_suites(
@@ -46,3 +47,16 @@ def shared_suites(
             f"B: {', '.join(infos_b)}): run the candidate on the suite its baseline ran"
         )
     return shared
+
+
+def rebuild_scorers(info: dict[str, Any]) -> list[LoadedScorer]:
+    """Scorers with corpus aggregates, rebuilt from the run's record of its suite."""
+    out = []
+    for spec in info.get("scorers", []):
+        try:
+            loaded = load_scorer(spec["name"], spec["args"], spec["as"])
+        except Exception:  # a plugin no longer installed: its corpus metrics are skipped
+            continue
+        if hasattr(loaded.fn, "aggregate"):
+            out.append(loaded)
+    return out

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from finegate.harness.compare._comparison import _rebuild_scorers
+from finegate.harness.compare._pairing import rebuild_scorers
 from finegate.harness.core import InputError, MetricValue
 from finegate.harness.scorer import LoadedScorer, compute_metrics
 from finegate.harness.stats import unpaired_bootstrap
@@ -53,7 +53,7 @@ def unpaired_deltas(
         level = float(info.get("confidence", 0.95))
         resamples = int(info.get("bootstrap_resamples", 2000))
         recs_a, recs_b = store.records(run_a["id"], suite_a), store.records(run_b["id"], suite_b)
-        scorers = _rebuild_scorers(info)
+        scorers = rebuild_scorers(info)
         ma = {
             m.name: m
             for m in compute_metrics(recs_a, scorers, level=level, resamples=resamples, seed=seed)
