@@ -2,7 +2,9 @@
 
 Numbers from different versions of a suite (another hash: other cases, another
 prompt, another scorer) do not measure the same thing, so every pairing of two
-runs (a comparison, a drift, a review sheet) goes through this one check.
+runs (a comparison, a drift, a review sheet) goes through this one check; and
+the scorers a run recorded for a suite are rebuilt here, for the corpus
+metrics of either kind of comparison.
 """
 
 from __future__ import annotations
