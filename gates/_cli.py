@@ -228,6 +228,7 @@ def promote_command(
     """Move ALIAS to a version, only as the release rules say: a signed, re-checked,
     passing verdict of their policy against their baseline, with the approvals the
     policy asks for, for this exact model."""
+    from finegate.gates._cli_release import monitor_recheck_for
     from finegate.gates._release import recheck_for
     from finegate.harness.registry import PromotionRefused, checkpoint_folder, promote
     from finegate.harness.registry.trust import load_signer, load_trust_root
@@ -246,6 +247,7 @@ def promote_command(
             signer=signer,
             recheck=recheck_for(st),
             checkpoints=folder,
+            monitor_recheck=monitor_recheck_for(st),
         )
     except PromotionRefused as e:
         if as_json:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -22,6 +23,18 @@ from finegate.harness.cli import (
     store_option,
     trust_root_option,
 )
+
+
+def monitor_recheck_for(store: Any) -> Any:
+    """What ``promote`` re-checks monitor verdicts with: the monitor's recomputation
+    from the request log, where finegate has it; None otherwise (a rule that
+    requires a monitor verdict then refuses the promotion)."""
+    try:
+        from finegate.gates._monitor_recheck import recheck_monitor_for
+    except ImportError:
+        return None
+    return recheck_monitor_for(store)
+
 
 previous_root_option = click.option(
     "--previous-trust-root",

@@ -15,10 +15,18 @@ and the roles that may sign verdicts and promotions::
         alias: production
         policy: regulated
         baseline: {alias: production, when_unset: prompted_base}
+        promoters: [ci]
+        monitor: {policy: monitor-policy.yaml, signers: [monitor], canary: canary,
+                  roll_back: true, required: true}
 
-Compiling loads and validates each policy and carries its content and hash
-into the rules, reads every key file, and chains the new version to the current
-one; every problem is reported at once with its file, line and field.
+A ``monitor`` section lets a production monitor's signed verdict on the canary
+act under the rules: roll the canary back on a failing verdict (signed by a key
+of ``signers``, no approval), and, where ``required``, be needed to promote the
+canary to this rule's alias.
+
+Compiling loads and validates each policy and carries its content and hash into
+the rules, reads every key file, and chains the new version to the current one;
+every problem is reported at once with its file, line and field.
 """
 
 from __future__ import annotations
@@ -51,6 +59,14 @@ class KeyringSpec(_Spec):
     revoked: list[RevocationSpec] = Field(default_factory=list)
 
 
+class MonitorSpec(_Spec):
+    policy: str = Field(description="the policy whose monitor: section holds the monitor gates")
+    signers: list[str] = Field(default_factory=lambda: ["monitor"], min_length=1)
+    canary: str = "canary"
+    roll_back: bool = True
+    required: bool = True
+
+
 class RuleSpec(_Spec):
     model: str
     alias: str
@@ -58,6 +74,7 @@ class RuleSpec(_Spec):
     baseline: dict[str, Any]
     verdict_signers: list[str] = Field(default_factory=lambda: ["ci"])
     promoters: list[str] = Field(default_factory=lambda: ["ci"])
+    monitor: MonitorSpec | None = None
 
 
 class RulesSpec(_Spec):
@@ -74,6 +91,7 @@ def compile_rules(path: str | Path, current: Any, created_at: str) -> Any:
         BaselineRule,
         KeyEntry,
         Keyring,
+        MonitorRule,
         Person,
         PolicyPin,
         ReleaseRules,
@@ -121,13 +139,46 @@ def compile_rules(path: str | Path, current: Any, created_at: str) -> Any:
         key = key_of(r.key, ("keyring", "revoked", i, "key"))
         if key is not None:
             revoked.append(Revocation(keyid=key.keyid, since=r.since, reason=r.reason))
+
+    def pin_of(name: str, loc: tuple[Any, ...]) -> Any:
+        try:
+            policy = load_policy(name if not (base / name).exists() else base / name)
+        except InputError as e:  # a policy's own problems name its file; a missing one, ours
+            problems.extend(
+                p
+                if p.line is not None
+                else Problem(
+                    f"{name}: {p.message}",
+                    file=str(spec_path),
+                    line=line_of(node, loc),
+                    field=format_loc(loc),
+                )
+                for p in e.problems
+            )
+            return None
+        return PolicyPin(
+            id=policy.id,
+            version=policy.version,
+            hash=policy.hash(),
+            content=policy.hashed_content(),
+        )
+
     rules = []
     for i, r in enumerate(spec.rules):
         where = {"file": str(spec_path), "line": line_of(node, ("rules", i))}
-        try:
-            policy = load_policy(r.policy if not (base / r.policy).exists() else base / r.policy)
-        except InputError as e:
-            problems.extend(e.problems)
+        pin = pin_of(r.policy, ("rules", i, "policy"))
+        watch = pin_of(r.monitor.policy, ("rules", i, "monitor", "policy")) if r.monitor else None
+        if pin is None or (r.monitor and watch is None):
+            continue
+        if r.monitor and r.monitor.canary == r.alias:
+            problems.append(
+                Problem(
+                    f"the canary is the rule's own alias {r.alias!r}: a monitor compares two",
+                    file=str(spec_path),
+                    line=line_of(node, ("rules", i, "monitor", "canary")),
+                    field=f"rules[{i}].monitor.canary",
+                )
+            )
             continue
         try:
             baseline = BaselineRule.model_validate(r.baseline)
@@ -138,15 +189,15 @@ def compile_rules(path: str | Path, current: Any, created_at: str) -> Any:
             Rule(
                 model=r.model,
                 alias=r.alias,
-                policy=PolicyPin(
-                    id=policy.id,
-                    version=policy.version,
-                    hash=policy.hash(),
-                    content=policy.hashed_content(),
-                ),
+                policy=pin,
                 baseline=baseline,
                 verdict_signers=r.verdict_signers,
                 promoters=r.promoters,
+                monitor=(
+                    MonitorRule(policy=watch, **r.monitor.model_dump(exclude={"policy"}))
+                    if r.monitor
+                    else None
+                ),
             )
         )
     pairs = [(r.model, r.alias) for r in spec.rules]
@@ -162,14 +213,16 @@ def compile_rules(path: str | Path, current: Any, created_at: str) -> Any:
             )
     roles = {role for p in spec.keyring.people.values() for role in p.roles}
     for i, r in enumerate(spec.rules):
-        for field in ("verdict_signers", "promoters"):
-            unknown = [role for role in getattr(r, field) if role not in roles]
+        fields = [(field, getattr(r, field)) for field in ("verdict_signers", "promoters")]
+        fields += [("monitor.signers", r.monitor.signers)] if r.monitor else []
+        for field, named in fields:
+            unknown = [role for role in named if role not in roles]
             if unknown:
                 problems.append(
                     Problem(
                         f"no one in the keyring holds {', '.join(unknown)}",
                         file=str(spec_path),
-                        line=line_of(node, ("rules", i, field)),
+                        line=line_of(node, ("rules", i, *field.split("."))),
                         field=f"rules[{i}].{field}",
                     )
                 )

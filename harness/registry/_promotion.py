@@ -14,12 +14,17 @@ not a table row or a tag):
 - every approval the policy asks for is a signed statement by a person who holds
   that role in the keyring, and who neither registered nor trained the version;
 - the promoter's own key holds a role the rule allows to promote;
+- where the rule has a ``monitor`` that is ``required``: the newest monitor
+  verdict about the version as the canary, against the version now at the
+  alias, passed and is re-checked (``monitor_recheck``);
 - the audit log still extends every signed checkpoint kept outside the store
   (``_transparency``): no alias moves on a rewritten, reordered or emptied log.
 
 A refusal lists every reason at once. A promotion is itself a signed statement,
 recorded (with its audit record) before the alias moves; a new checkpoint,
-signed by the promoter, is kept once it has moved.
+signed by the promoter, is kept once it has moved. ``roll_back_canary`` is
+the one move without approval: a monitor signer puts the canary back on a
+failing, re-checked monitor verdict.
 """
 
 from __future__ import annotations
@@ -29,7 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from finegate.harness.core import FinegateError
-from finegate.harness.registry._acts import four_eyes, sign_alias_move
+from finegate.harness.registry._acts import (
+    acting_person,
+    audited_holder,
+    four_eyes,
+    monitor_verdict,
+    registration_of,
+    sign_alias_move,
+)
 from finegate.harness.registry._base import Registry
 from finegate.harness.registry._evidence import Evidence, verified_evidence
 from finegate.harness.registry._transparency import (
@@ -71,54 +83,6 @@ def rules_for(store: Store, trust: TrustRoot, ref: str, alias: str) -> tuple[Rel
             [f"the release rules (version {rules.version}) name no rule for {name}@{alias}"],
         )
     return rules, rule
-
-
-def registration_of(
-    store: Store, rules: ReleaseRules, name: str, version: int
-) -> tuple[Evidence | None, list[str]]:
-    """The newest signed registration of ``NAME:N``."""
-    ref = f"{name}:{version}"
-    found, refused = verified_evidence(store, rules.keyring, "registration", ref=ref)
-    found = [
-        e
-        for e in found
-        if e.predicate.get("name") == name and e.predicate.get("version") == version
-    ]
-    if not found:
-        return None, [f"no signed registration of {ref} by a key of the keyring", *refused]
-    return max(found, key=lambda e: e.created_at), []
-
-
-def audited_holder(
-    store: Store, rules: ReleaseRules, name: str, alias: str, promoters: list[str]
-) -> Evidence | None:
-    """The newest signed promotion or rollback of ``NAME@ALIAS`` by a promoter: the
-    version at the alias as far as anyone with the right to move it signed."""
-    moves: list[Evidence] = []
-    for kind in ("promotion", "rollback"):
-        found, _ = verified_evidence(
-            store, rules.keyring, kind, ref=f"{name}@{alias}", roles=promoters
-        )
-        moves += [
-            e
-            for e in found
-            if e.predicate.get("name") == name and e.predicate.get("alias") == alias
-        ]
-    return max(moves, key=lambda e: e.created_at, default=None)
-
-
-def _promoter(rules: ReleaseRules, rule: Rule, signer: Any) -> tuple[str, list[str]]:
-    keyid = signer.public_key.keyid
-    person = rules.keyring.person_of(keyid)
-    if person is None:
-        return "", [f"the promoting key {keyid[:12]} is in no one's name in the keyring"]
-    if rules.keyring.revoked_since(keyid) is not None:
-        return person, [f"{person}'s key {keyid[:12]} is revoked"]
-    if not set(rules.keyring.roles_of(person)) & set(rule.promoters):
-        return person, [
-            f"{person} holds none of the roles that may promote: {', '.join(rule.promoters)}"
-        ]
-    return person, []
 
 
 def _baseline_problems(
@@ -264,14 +228,17 @@ def promote(
     signer: Any,
     recheck: Recheck,
     checkpoints: str | Path,
+    monitor_recheck: Recheck | None = None,
 ) -> dict[str, Any]:
     """Move ``alias`` to the version ``ref`` names, if the release rules allow it
     and the audit log extends every checkpoint kept in ``checkpoints``; then keep
-    a new checkpoint there, signed by the promoter."""
+    a new checkpoint there, signed by the promoter. Where the rule's ``monitor``
+    is ``required``, a passing monitor verdict of the version as the canary is
+    needed too, re-checked by ``monitor_recheck``."""
     version = registry.get(ref)
     checked = _log_intact(store, trust, checkpoints, version.ref, alias)  # the log first
     rules, rule = rules_for(store, trust, version.ref, alias)
-    person, reasons = _promoter(rules, rule, signer)
+    person, reasons = acting_person(rules, signer, rule.promoters, "promote")
     registration, why = registration_of(store, rules, version.name, version.version)
     if registration is None:
         raise PromotionRefused(version.ref, alias, reasons + why)
@@ -284,15 +251,18 @@ def promote(
     reasons += why
     approvals, why = _approval_problems(store, rules, rule, registration, version.ref)
     reasons += why
+    holder = audited_holder(store, rules, rule.model, rule.alias)
+    watched, why = _watched_problems(store, rules, rule, registration, holder, monitor_recheck)
+    reasons += why
     if reasons or verdict is None:
         raise PromotionRefused(version.ref, alias, reasons)
-    holder = audited_holder(store, rules, rule.model, rule.alias, rule.promoters)
     previous = holder.predicate["version"] if holder else None
     evidence = {
         "verdict": verdict.id,
         "approvals": [a.id for a in approvals],
         "rules_version": rules.version,
         "policy": rule.policy.hash,
+        **({"monitor_verdict": watched.id} if watched else {}),
     }
     sid = sign_alias_move(
         store, "promotion", registration, alias, previous, signer, evidence, actor=person
@@ -331,8 +301,8 @@ def rollback(
     checking that nothing moved it outside finegate since."""
     checked = _log_intact(store, trust, checkpoints, name, alias)  # the log first
     rules, rule = rules_for(store, trust, name, alias)
-    person, reasons = _promoter(rules, rule, signer)
-    holder = audited_holder(store, rules, name, alias, rule.promoters)
+    person, reasons = acting_person(rules, signer, rule.promoters, "promote")
+    holder = audited_holder(store, rules, name, alias)
     if holder is None:
         raise PromotionRefused(name, alias, [*reasons, f"{name}@{alias} was never promoted"])
     current = _registry_alias(registry, name, alias)
@@ -379,6 +349,122 @@ def rollback(
         "alias": f"{name}@{alias}",
         "from": holder.predicate["version"],
         "to": previous,
+        "checkpoints_checked": checked,
+        "checkpoint": str(keep_checkpoint(store, signer, checkpoints)),
+    }
+
+
+def _watched_problems(
+    store: Store,
+    rules: ReleaseRules,
+    rule: Rule,
+    registration: Evidence,
+    production: Evidence | None,
+    recheck: Recheck | None,
+) -> tuple[Evidence | None, list[str]]:
+    """The passing monitor verdict a promotion to a watched alias rests on: the
+    newest about the candidate, at the canary since before it was made, against
+    the version now at the alias; re-checked."""
+    watch = rule.monitor
+    if watch is None or not watch.required:
+        return None, []
+    if recheck is None:
+        return None, ["a monitor verdict is required and no way to re-check it was given"]
+    name, version = registration.predicate["name"], registration.predicate["version"]
+    held = audited_holder(store, rules, name, watch.canary)
+    if held is None or (held.predicate["version"], held.digests) != (version, registration.digests):
+        now = f"{name}:{held.predicate['version']}" if held else "nothing"
+        return None, [f"{name}:{version} is not at {name}@{watch.canary} ({now} is): not watched"]
+    newest, why = monitor_verdict(store, rules, watch, registration, production, held.created_at)
+    if newest is None:
+        return None, why
+    vid = newest.predicate.get("verdict_id")
+    if newest.predicate.get("status") != "pass":
+        return None, [
+            f"monitor verdict {vid} of {name}:{version}: {newest.predicate.get('status')}"
+        ]
+    return newest, [f"monitor verdict {vid}: {p}" for p in recheck(newest, watch.policy)]
+
+
+def roll_back_canary(
+    registry: Registry,
+    store: Store,
+    name: str,
+    *,
+    trust: TrustRoot,
+    signer: Any,
+    checkpoints: str | Path,
+    recheck: Recheck,
+    alias: str = "production",
+) -> dict[str, Any]:
+    """The emergency path: move the canary the rule for ``NAME@ALIAS`` watches back
+    to the version at ALIAS, with no approval, when the newest monitor verdict
+    about it (against that version, of the monitor's policy, signed by a key of
+    the monitor's roles) failed and ``recheck`` finds nothing wrong with it. The
+    signer holds one of the monitor's roles; the move is a signed rollback with
+    its audit record, and a checkpoint is kept like a promotion's."""
+    checked = _log_intact(store, trust, checkpoints, name, alias)  # the log first
+    rules, rule = rules_for(store, trust, name, alias)
+    watch = rule.monitor
+    if watch is None or not watch.roll_back:
+        why = "has no monitor" if watch is None else "does not let its monitor roll back"
+        raise PromotionRefused(name, "canary", [f"the release rule for {name}@{alias} {why}"])
+    canary = watch.canary
+    person, reasons = acting_person(rules, signer, watch.signers, "roll the canary back")
+    production = audited_holder(store, rules, name, alias)
+    held = audited_holder(store, rules, name, canary)
+    if production is None:
+        reasons.append(f"no version is at {name}@{alias} by a signed move: nothing to go back to")
+    if held is None:
+        reasons.append(f"{name}@{canary} was never moved by a signed move: nothing to roll back")
+    if production is None or held is None:
+        raise PromotionRefused(name, canary, reasons)
+    to, was = production.predicate["version"], held.predicate["version"]
+    if to == was:
+        reasons.append(f"{name}@{canary} already holds {name}:{to}, the version at {alias}")
+    target, why = registration_of(store, rules, name, to)
+    reasons += why
+    registration, why = registration_of(store, rules, name, was)
+    reasons += why
+    verdict = None
+    if registration is not None:
+        verdict, why = monitor_verdict(
+            store, rules, watch, registration, production, held.created_at
+        )
+        reasons += why
+    if verdict is not None:
+        vid, status = verdict.predicate.get("verdict_id"), verdict.predicate.get("status")
+        if status != "fail":
+            reasons.append(f"the newest monitor verdict about {name}:{was} ({vid}) is {status}")
+        else:
+            reasons += [f"monitor verdict {vid}: {p}" for p in recheck(verdict, watch.policy)]
+    if reasons or verdict is None or target is None:
+        raise PromotionRefused(f"{name}:{to}", canary, reasons)
+    failed = [g for g, v in verdict.predicate["gates"].items() if v.get("status") == "fail"]
+    reason = f"monitor verdict {verdict.predicate['verdict_id']} failed: {', '.join(failed)}"
+    evidence = {
+        "monitor_verdict": verdict.id,
+        "rules_version": rules.version,
+        "policy": watch.policy.hash,
+        "emergency": True,
+        "reason": reason,
+    }
+    sid = sign_alias_move(store, "rollback", target, canary, was, signer, evidence, actor=person)
+    registry.set_alias(
+        name,
+        canary,
+        to,
+        actor=person,
+        reason=reason,
+        action="rollback",
+        audit={"statement": sid, "monitor_verdict": verdict.id, "emergency": True},
+    )
+    return {
+        "alias": f"{name}@{canary}",
+        "from": was,
+        "to": to,
+        "monitor_verdict": verdict.predicate["verdict_id"],
+        "statement": sid,
         "checkpoints_checked": checked,
         "checkpoint": str(keep_checkpoint(store, signer, checkpoints)),
     }

@@ -77,7 +77,7 @@ class AliasSource:
             return [
                 f"the release rules (version {rules.version}) name no rule for {self.name}@{alias}"
             ]
-        holder = audited_holder(self.store, rules, self.name, alias, rule.promoters)
+        holder = audited_holder(self.store, rules, self.name, alias)
         if holder is None:
             return [f"{self.name}@{alias} was never moved by a signed promotion"]
         signed = holder.predicate.get("version")

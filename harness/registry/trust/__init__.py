@@ -31,6 +31,7 @@ _EXPORTS = {
     "TRUST_ROOT_ENV": "_root",
     "ReleaseRules": "_rules",
     "Rule": "_rules",
+    "MonitorRule": "_rules",
     "Keyring": "_rules",
     "Person": "_rules",
     "KeyEntry": "_rules",

@@ -22,8 +22,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from sqlalchemy import select
@@ -145,6 +147,24 @@ class BaselineRule(_Strict):
         return self
 
 
+class MonitorRule(_Strict):
+    """What a production monitor's signed verdict may do to this rule's alias.
+
+    ``policy`` pins the policy whose ``monitor:`` section holds the monitor
+    gates; ``signers`` are the roles whose keys may sign monitor verdicts and
+    the emergency rollback; ``canary`` is the alias watched against this rule's
+    alias. ``roll_back``: a failing monitor verdict lets a signer move the
+    canary back to the version at this rule's alias, with no approval.
+    ``required``: promoting a version to this rule's alias needs a passing
+    monitor verdict of that version as the canary."""
+
+    policy: PolicyPin
+    signers: list[str] = Field(default_factory=lambda: ["monitor"], min_length=1)
+    canary: str = "canary"
+    roll_back: bool = True
+    required: bool = True
+
+
 class Rule(_Strict):
     model: str
     alias: str
@@ -152,6 +172,22 @@ class Rule(_Strict):
     baseline: BaselineRule
     verdict_signers: list[str] = Field(default_factory=lambda: ["ci"], min_length=1)
     promoters: list[str] = Field(default_factory=lambda: ["ci"], min_length=1)
+    monitor: MonitorRule | None = None
+
+    @model_validator(mode="after")
+    def _canary_is_another_alias(self) -> Rule:
+        if self.monitor is not None and self.monitor.canary == self.alias:
+            raise ValueError(f"the monitor's canary alias is the rule's own alias {self.alias!r}")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _no_monitor_no_key(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A rule without a monitor dumps as it did before there were monitor
+        rules, so the rules documents signed then keep their digests."""
+        data = handler(self)
+        if self.monitor is None:
+            data.pop("monitor", None)
+        return data
 
 
 class ReleaseRules(_Strict):

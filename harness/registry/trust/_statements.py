@@ -27,7 +27,15 @@ from finegate.harness.system import innermost
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 PREDICATE_BASE = "https://finegate.dev/attestation/"
-KINDS = ("registration", "verdict", "approval", "promotion", "rollback", "rules")
+KINDS = (
+    "registration",
+    "verdict",
+    "approval",
+    "promotion",
+    "rollback",
+    "rules",
+    "monitor-verdict",
+)
 
 
 class StatementError(FinegateError):
