@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from finegate.harness.core import FinegateError
+from finegate.harness.registry._acts import audited_holder, registration_of
 from finegate.harness.registry._base import Registry
-from finegate.harness.registry._promotion import audited_holder, registration_of
 from finegate.harness.registry.trust import TrustRoot, current_rules
 from finegate.harness.store import Store
 
