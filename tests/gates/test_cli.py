@@ -49,7 +49,13 @@ def test_exit_codes_json_and_junit(runs, tmp_path):
 def test_policy_check_and_list(tmp_path):
     runner = CliRunner()
     listed = json.loads(runner.invoke(cli, ["policy", "list", "--json"]).stdout)
-    assert {r["name"] for r in listed} == {"default", "demo", "general-capability", "regulated"}
+    assert {r["name"] for r in listed} == {
+        "default",
+        "demo",
+        "general-capability",
+        "preference",
+        "regulated",
+    }
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\nversion: 1\ngates: []\n")
     checked = runner.invoke(cli, ["policy", "check", "default", str(bad)])

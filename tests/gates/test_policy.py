@@ -112,9 +112,30 @@ def test_every_problem_at_once(tmp_path):
 
 def test_builtin_packs_load_and_the_schema_file_is_current():
     packs = builtin_policies()
-    assert set(packs) == {"default", "demo", "general-capability", "regulated"}
+    assert set(packs) == {"default", "demo", "general-capability", "preference", "regulated"}
     assert load_policy("default").id == "default"
     regulated = load_policy("regulated")
     checks = {g.check for g in regulated.gates if isinstance(g, GovernanceGate)}
     assert {"dp_if_pii", "epsilon", "approval", "provenance"} <= checks
     assert json.loads(schema_path().read_text()) == policy_json_schema()
+
+
+def test_the_preference_pack_holds_a_dpo_version_to_its_sft_version():
+    """Against the SFT version: the task and safety within the default margins, and
+    longer answers flagged (a warning), never the training objective itself."""
+    policy = load_policy("preference")
+    gates = {g.id: g for g in policy.gates}
+    assert set(policy.suites) == {"task/support_triage", "safety/core"}
+    assert all(g.type == "baseline" for g in gates.values())
+    assert (gates["task-not-worse-than-sft"].metric, gates["task-not-worse-than-sft"].margin) == (
+        "category.accuracy",
+        0.02,
+    )
+    longer = gates["not-longer-than-sft"]
+    assert (longer.metric, longer.relative, longer.higher_is_better, longer.severity) == (
+        "tokens.completion",
+        True,
+        False,
+        "warn",
+    )
+    assert not any("preference" in g.metric or "reward" in g.metric for g in policy.gates)
