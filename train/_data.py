@@ -115,14 +115,24 @@ def _normal_form(text: str) -> tuple[str, ...]:
     return tuple(words(text))
 
 
+def provenance_of(fields: dict[str, Any]) -> dict[str, Any]:
+    """An example's provenance: its ``source``, ``licence`` and ``consent`` fields,
+    updated by its ``provenance`` object, if it has one."""
+    provenance = {k: fields[k] for k in PROVENANCE_FIELDS if k in fields}
+    if isinstance(fields.get("provenance"), dict):
+        provenance.update(fields["provenance"])
+    return provenance
+
+
+def missing_provenance(provenance: dict[str, Any]) -> list[str]:
+    """The provenance fields an example lacks (absent or empty)."""
+    return [k for k in PROVENANCE_FIELDS if not provenance.get(k)]
+
+
 def _records_from_examples(examples: Sequence[Example], source_file: str) -> list[Record]:
-    out = []
-    for ex in examples:
-        provenance = {k: ex.extra[k] for k in PROVENANCE_FIELDS if k in ex.extra}
-        if isinstance(ex.extra.get("provenance"), dict):
-            provenance.update(ex.extra["provenance"])
-        out.append(Record(ex.messages, f"{source_file}:{ex.line}", provenance))
-    return out
+    return [
+        Record(ex.messages, f"{source_file}:{ex.line}", provenance_of(ex.extra)) for ex in examples
+    ]
 
 
 def deduplicate(records: list[Record], near: float) -> tuple[list[Record], list[dict[str, Any]]]:
@@ -165,7 +175,12 @@ def deduplicate(records: list[Record], near: float) -> tuple[list[Record], list[
 
 
 def split_of(record: Record, ratios: tuple[float, float, float]) -> str:
-    bucket = int(record.sha256[:8], 16) / 0xFFFFFFFF
+    return split_of_key(record.sha256, ratios)
+
+
+def split_of_key(key: str, ratios: tuple[float, float, float]) -> str:
+    """The split of a hex SHA-256 split key: its first 32 bits as a fraction."""
+    bucket = int(key[:8], 16) / 0xFFFFFFFF
     if bucket < ratios[0]:
         return "train"
     if bucket < ratios[0] + ratios[1]:
@@ -193,25 +208,50 @@ def make_canaries(config: CanaryConfig, seed: int) -> list[dict[str, Any]]:
     return out
 
 
-def _scan(records: list[Record], mode: str, scrub: bool) -> tuple[dict[str, Any], list[Record]]:
+def scan_texts(
+    examples: Sequence[Sequence[str]], mode: str, scrub: bool
+) -> tuple[dict[str, Any], list[list[str] | None]]:
+    """The PII census of examples given as their texts (one census entry per
+    example) and, per example, its texts with each value replaced by
+    ``<ENTITY_TYPE>`` when ``scrub`` is set and something was found (else None)."""
     from finegate.harness.pii import PIIScanner, census
 
     scanner = PIIScanner(mode)
-    per_record = []
-    cleaned = []
-    for r in records:
-        findings = [scanner.scan(m.content) for m in r.messages]
-        per_record.append([f for fs in findings for f in fs])
+    per_example = []
+    cleaned: list[list[str] | None] = []
+    for texts in examples:
+        findings = [scanner.scan(t) for t in texts]
+        per_example.append([f for fs in findings for f in fs])
         if scrub and any(findings):
-            messages = tuple(
-                Message(m.role, scanner.redact(m.content, fs))
-                for m, fs in zip(r.messages, findings, strict=True)
-            )
-            cleaned.append(Record(messages, r.origin, r.provenance, r.canary))
+            cleaned.append([scanner.redact(t, fs) for t, fs in zip(texts, findings, strict=True)])
         else:
-            cleaned.append(r)
-    summary = census(per_record).to_dict()
+            cleaned.append(None)
+    summary = census(per_example).to_dict()
     summary.update({"scanner": scanner.describe(), "scrubbed": scrub and summary["total"] > 0})
+    return summary, cleaned
+
+
+def pii_off() -> dict[str, Any]:
+    """The manifest's ``pii`` block when the recipe switched the scan off."""
+    return {
+        "scanner": None,
+        "total": 0,
+        "by_type": {},
+        "scrubbed": False,
+        "max_value_repeats": 0,
+        "note": "PII scan switched off in the recipe",
+    }
+
+
+def _scan(records: list[Record], mode: str, scrub: bool) -> tuple[dict[str, Any], list[Record]]:
+    summary, texts = scan_texts([[m.content for m in r.messages] for r in records], mode, scrub)
+    cleaned = []
+    for r, new in zip(records, texts, strict=True):
+        if new is None:
+            cleaned.append(r)
+            continue
+        messages = tuple(Message(m.role, t) for m, t in zip(r.messages, new, strict=True))
+        cleaned.append(Record(messages, r.origin, r.provenance, r.canary))
     return summary, cleaned
 
 
@@ -249,14 +289,7 @@ def prepare(
         }
         kept = cleaned
     else:
-        pii = {
-            "scanner": None,
-            "total": 0,
-            "by_type": {},
-            "scrubbed": False,
-            "max_value_repeats": 0,
-            "note": "PII scan switched off in the recipe",
-        }
+        pii = pii_off()
     splits: dict[str, list[Record]] = {name: [] for name in SPLITS}
     for r in kept:
         splits[assigned.get(id(r)) or split_of(r, config.splits)].append(r)
@@ -271,7 +304,7 @@ def prepare(
                     c["index"],
                 )
             )
-    missing = [r for r in kept if any(not r.provenance.get(k) for k in PROVENANCE_FIELDS)]
+    missing = [r for r in kept if missing_provenance(r.provenance)]
     repeats = Counter(_normal_form(r.text) for name in SPLITS for r in splits[name])
     key = digest_key()
     example_hashes = {

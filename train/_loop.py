@@ -50,6 +50,7 @@ class PeftTrainer:
     (4-bit) or how a step is taken (differentially private)."""
 
     name: ClassVar[str] = "lora"
+    data_kind: ClassVar[str] = "sft"  # what it trains on: "sft" or "preference" data
     config_class: ClassVar[type[BaseModel]]
     load_in_4bit: ClassVar[bool] = False
 

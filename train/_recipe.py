@@ -4,6 +4,10 @@ A recipe is YAML validated like a policy: the common part here, the method's
 own block (``lora:``, ``qlora:``, ``dp:``) by the trainer's config class, every
 problem reported at once with file, line and field. The recipe hash covers the
 validated content and is recorded in the training manifest.
+
+``data.format: preference`` (paired) or ``unpaired_preference`` (KTO) makes the
+data preference data: read from a file (not a suite), without canaries, and for
+a trainer whose ``data_kind`` is ``preference``; a mismatch is refused, located.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from finegate.harness.core import (
     InputError,
@@ -37,12 +41,25 @@ class CanaryConfig(BaseModel):
     secret_digits: int = Field(6, ge=2, le=12)
 
 
+#: ``data.format`` values of preference data: paired (DPO) and unpaired (KTO)
+PREFERENCE_FORMATS = ("preference", "unpaired_preference")
+
+Loc = tuple[Any, ...]
+
+
 class DataConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     suite: str | None = Field(None, description="train on a suite's train and validation splits")
-    path: str | None = Field(None, description="or a JSONL file (chat, alpaca, prompt/completion)")
-    format: Literal["chat", "alpaca", "prompt_completion", "text"] | None = None
+    path: str | None = Field(
+        None,
+        description="or a JSONL file (chat, alpaca, prompt/completion; preference data: "
+        "prompt/chosen/rejected or prompt/completion/label)",
+    )
+    format: (
+        Literal["chat", "alpaca", "prompt_completion", "text", "preference", "unpaired_preference"]
+        | None
+    ) = None
     splits: tuple[float, float, float] = (0.8, 0.1, 0.1)
     near_duplicate: float = Field(0.9, gt=0.0, le=1.0)
     pii: Literal["spacy", "pattern", "off"] = "pattern"
@@ -54,9 +71,31 @@ class DataConfig(BaseModel):
     def _one_source(self) -> DataConfig:
         if (self.suite is None) == (self.path is None):
             raise ValueError("give exactly one of 'suite' and 'path'")
+        if self.preference and self.suite is not None:
+            raise ValueError(
+                f"format {self.format!r} is read from a JSONL file: give 'path' "
+                "(a suite cannot be a source of preference data)"
+            )
         if abs(sum(self.splits) - 1.0) > 1e-6 or min(self.splits) < 0:
             raise ValueError("splits must be three non-negative fractions that sum to 1")
         return self
+
+    @property
+    def preference(self) -> bool:
+        """Whether this is preference data (paired or unpaired), not SFT data."""
+        return self.format in PREFERENCE_FORMATS
+
+    def problems(self) -> list[tuple[Loc, str]]:
+        """Settings that are valid alone but not with this data, located under ``data``."""
+        if self.preference and self.canaries.count > 0:
+            return [
+                (
+                    ("canaries", "count"),
+                    "canaries are inserted into SFT data for memorisation tests; preference "
+                    f"data (format {self.format!r}) takes none: set count to 0",
+                )
+            ]
+        return []
 
 
 class TrainingConfig(BaseModel):
@@ -91,8 +130,61 @@ class Recipe(BaseModel):
         None, description="adapter folder, relative to the working directory (default: runs/<id>)"
     )
 
+    _source_file: str | None = PrivateAttr(None)
+
     def hash(self) -> str:
         return sha256_json(self.model_dump(mode="json", by_alias=True, exclude={"output"}))
+
+    @property
+    def source_file(self) -> str | None:
+        """The YAML file the recipe was loaded from, if it was."""
+        return self._source_file
+
+
+#: why DP-SGD (opacus) refuses preference data
+DP_PREFERENCE = (
+    "DP-SGD with DPO or KTO is not supported: opacus bounds each example's influence "
+    "by clipping that example's own gradient, and these losses have no such per-example "
+    "form here (a DPO loss ties a chosen and a rejected answer together, and KTO's "
+    "reference point is estimated across the batch), so there is no pairwise clipping "
+    "to account for"
+)
+
+
+def data_kind_problems(recipe: Recipe, trainer_cls: Any) -> list[tuple[Loc, str]]:
+    """A trainer takes SFT data or preference data (its ``data_kind``): the recipe's
+    data must be of that kind."""
+    wanted = getattr(trainer_cls, "data_kind", "sft")
+    given = "preference" if recipe.data.preference else "sft"
+    if wanted == given:
+        return []
+    method, fmt = recipe.method, recipe.data.format
+    if wanted not in ("sft", "preference"):
+        message = (
+            f"method {method!r} declares data_kind {wanted!r}, which finegate does not "
+            "prepare (sft, preference)"
+        )
+    elif given == "preference":
+        why = (
+            DP_PREFERENCE
+            if method == "dp-sgd"
+            else "train it with a preference trainer (dpo for paired, kto for unpaired data)"
+        )
+        message = f"method {method!r} trains on SFT data, and {fmt!r} is preference data: {why}"
+    else:
+        what = (
+            f"{fmt!r} is SFT data"
+            if fmt
+            else "a suite's cases are SFT data"
+            if recipe.data.suite
+            else "the file is read as SFT data (no data.format given)"
+        )
+        message = (
+            f"method {method!r} trains on preference data, and {what}: set data.format to "
+            "preference (prompt, chosen, rejected) or unpaired_preference (prompt, completion, "
+            "label), with path a JSONL file"
+        )
+    return [(("data", "format"), message)]
 
 
 def load_recipe(path: str | Path) -> tuple[Recipe, Any]:
@@ -110,10 +202,16 @@ def load_recipe(path: str | Path) -> tuple[Recipe, Any]:
         raise InputError(
             problems_from_validation(err, file=str(p), node=node, prefix=("config",))
         ) from None
+    located = [
+        *data_kind_problems(recipe, trainer_cls),
+        *((("data", *loc), message) for loc, message in recipe.data.problems()),
+        *trainer_cls.check(recipe, config),
+    ]
     problems = [
         Problem(message, file=str(p), line=line_of(node, loc), field=format_loc(loc))
-        for loc, message in trainer_cls.check(recipe, config)
+        for loc, message in located
     ]
     if problems:
         raise InputError(problems)
+    recipe._source_file = str(p)
     return recipe, config
