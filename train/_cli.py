@@ -68,7 +68,11 @@ def data_group() -> None:
     "--format",
     "data_format",
     default=None,
-    type=click.Choice(["chat", "alpaca", "prompt_completion", "text"]),
+    type=click.Choice(
+        ["chat", "alpaca", "prompt_completion", "text", "preference", "unpaired_preference"]
+    ),
+    help="preference: {prompt, chosen, rejected}; unpaired_preference: {prompt, completion, "
+    "label} (split by prompt)",
 )
 @click.option("--splits", default="0.8,0.1,0.1", show_default=True)
 @click.option(
@@ -101,7 +105,8 @@ def data_prepare(
     seed: int,
     as_json: bool,
 ) -> None:
-    """Validate DATA (chat, alpaca or prompt/completion JSONL) and write its splits."""
+    """Validate DATA (chat, alpaca, prompt/completion, or preference JSONL) and write
+    its splits."""
     from pydantic import ValidationError
 
     from finegate.harness.core import InputError
@@ -122,13 +127,26 @@ def data_prepare(
         )
     except (ValueError, ValidationError) as e:
         raise InputError(f"bad option: {str(e).splitlines()[-1] if str(e) else e}") from None
-    dataset = prepare(config, seed=seed)
+    if config.preference:
+        from finegate.train._prefs_data import prepare_preferences
+
+        dataset: Any = prepare_preferences(config)
+    else:
+        dataset = prepare(config, seed=seed)
     folder = dataset.write(output)
     m = dataset.manifest
     if as_json:
         emit_json({"output": str(folder), "manifest": m})
         return
     c = m["counts"]
+    if config.preference:
+        click.echo(
+            f"{data}: {c['read']} {m['form']} preference examples on {c['prompts']} prompts, "
+            f"{c['dropped_exact']} exact and {c['dropped_near']} near duplicates dropped; "
+            f"split by prompt: {c['train']} train, {c['validation']} validation, {c['test']} test"
+        )
+        click.echo(f"dataset {m['sha256'][:12]} written to {folder}")
+        return
     click.echo(
         f"{data}: {c['read']} examples read, {c['dropped_exact']} exact and "
         f"{c['dropped_near']} near duplicates dropped (see dropped.jsonl)"

@@ -75,9 +75,9 @@ def prepare_step(context: PipelineContext) -> dict[str, Any]:
     for path, recipe, _ in _recipes(context):
         data = prepare_for_recipe(recipe, path.resolve().parent)
         folder = data.write(Path(context.get("workdir")) / "data" / recipe.id)
+        training_text = _conversations(data, folder)
         checks = {
-            suite.id: check_contamination(folder / "train.jsonl", suite, store).run_id
-            for suite in suites
+            suite.id: check_contamination(training_text, suite, store).run_id for suite in suites
         }
         datasets[recipe.id] = {
             "sha256": data.hash,
@@ -87,6 +87,24 @@ def prepare_step(context: PipelineContext) -> dict[str, Any]:
             "contamination_runs": checks,
         }
     return {"datasets": datasets}
+
+
+def _conversations(data: Any, folder: Path) -> Path:
+    """The training split as chat JSONL, which the contamination check reads: as
+    written for SFT data; for preference data, each prompt with its answers."""
+    if getattr(data, "form", None) is None:
+        return folder / "train.jsonl"
+    import json
+
+    from finegate.harness.core import atomic_write_text
+
+    rows = [
+        {"messages": [{"role": m.role, "content": m.content} for m in r.conversation]}
+        for r in data.splits["train"]
+    ]
+    path = folder / "train.conversations.jsonl"
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return path
 
 
 @step("train", content=recipes_content)

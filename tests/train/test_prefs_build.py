@@ -168,3 +168,33 @@ def test_the_command_writes_the_file_and_names_bad_input(runs, tmp_path):
         cli, ["prefs", "build", "--review", weak, "-o", str(tmp_path / "x.jsonl"), "--store", db]
     )
     assert wrong.exit_code == 2 and "not a review" in wrong.output
+
+
+def test_built_rows_prepare_and_are_checked_for_contamination(runs, tmp_path):
+    """The rows `prefs build` writes are valid preference data; prompts taken from
+    the evaluated suite itself are caught by the contamination check."""
+    from click.testing import CliRunner
+
+    from finegate.harness.cli import cli
+    from finegate.harness.data import check_contamination
+    from finegate.train._prefs_data import prepare_preferences
+    from finegate.train._recipe import DataConfig
+    from finegate.train._steps import _conversations
+
+    store, weak, good = runs
+    prefs = tmp_path / "prefs.jsonl"
+    write_preferences(from_scores(store, [weak, good], "exact_match"), prefs)
+    result = CliRunner().invoke(
+        cli, ["data", "prepare", str(prefs), "--format", "preference", "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "4 paired preference examples on 4 prompts" in result.output
+    data = prepare_preferences(
+        DataConfig(path=str(prefs), format="preference", splits=(1.0, 0.0, 0.0))
+    )
+    folder = data.write(tmp_path / "prepared")
+    conversations = _conversations(data, folder)
+    suite = load_suite(tmp_path / "suite")
+    found = check_contamination(conversations, suite, store)
+    caught = sorted(c.case_id for c in found.cases if c.contaminated)
+    assert caught == ["t1", "t2", "t4", "t5"]  # the four tickets the pairs were built on
