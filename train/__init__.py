@@ -1,9 +1,9 @@
 """Training backends behind one interface, and the data pipeline.
 
-Built in: ``lora``, ``qlora`` and ``dp-sgd`` on SFT data, ``dpo`` and ``kto`` on
-preference data (each a config + trainer pair in its own folder), found by name through the ``finegate.trainers`` entry point group
-like any plugin. torch, peft, bitsandbytes, opacus and trl are imported only
-when a trainer runs.
+Built in: ``lora``, ``qlora`` and ``dp-sgd`` on SFT data, ``dpo`` and ``kto``
+on preference data (each a config + trainer pair in its own folder), found by
+name through the ``finegate.trainers`` entry point group like any plugin.
+torch, peft, bitsandbytes, opacus and trl are imported only when a trainer runs.
 """
 
 from __future__ import annotations
