@@ -89,26 +89,37 @@ class PreparedDataset:
     def write(self, folder: str | Path) -> Path:
         """The splits as chat JSONL (whose SHA-256 the manifest's ``splits_sha256``
         gives), the drops, and ``dataset_manifest.json``."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, records in self.splits.items():
-            atomic_write_text(out / f"{name}.jsonl", split_jsonl(records))
-        atomic_write_text(
-            out / "dropped.jsonl",
-            "".join(json.dumps(d, ensure_ascii=False, sort_keys=True) + "\n" for d in self.dropped),
-        )
-        atomic_write_text(
-            out / "dataset_manifest.json",
-            json.dumps(self.manifest, indent=2, sort_keys=True) + "\n",
-        )
-        return out
+        return write_prepared(folder, self.splits, self.dropped, self.manifest)
 
 
-def split_jsonl(records: Sequence[Record]) -> str:
-    """A split as the chat JSONL a contamination check or another trainer reads."""
+def split_jsonl(records: Sequence[Any]) -> str:
+    """A split as the JSONL a contamination check or another trainer reads (each
+    record's ``to_json``: a chat example, or a preference example)."""
     return "".join(
         json.dumps(r.to_json(), ensure_ascii=False, sort_keys=True) + "\n" for r in records
     )
+
+
+def write_prepared(
+    folder: str | Path,
+    splits: dict[str, Sequence[Any]],
+    dropped: Sequence[dict[str, Any]],
+    manifest: dict[str, Any],
+) -> Path:
+    """A prepared data set's folder: one JSONL file a split, ``dropped.jsonl`` and
+    ``dataset_manifest.json``, each written atomically."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, records in splits.items():
+        atomic_write_text(out / f"{name}.jsonl", split_jsonl(records))
+    atomic_write_text(
+        out / "dropped.jsonl",
+        "".join(json.dumps(d, ensure_ascii=False, sort_keys=True) + "\n" for d in dropped),
+    )
+    atomic_write_text(
+        out / "dataset_manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    )
+    return out
 
 
 def _normal_form(text: str) -> tuple[str, ...]:

@@ -33,7 +33,6 @@ from finegate.harness.core import (
     InputError,
     Message,
     Problem,
-    atomic_write_text,
     format_loc,
     jsonl_objects,
     sha256_file,
@@ -50,7 +49,9 @@ from finegate.train._data import (
     pii_off,
     provenance_of,
     scan_texts,
+    split_jsonl,
     split_of_key,
+    write_prepared,
 )
 from finegate.train._digests import ALGORITHM, digest_key, example_digest, key_id
 from finegate.train._recipe import PREFERENCE_FORMATS, DataConfig
@@ -152,25 +153,7 @@ class PreparedPreferences:
     def write(self, folder: str | Path) -> Path:
         """The splits as JSONL (whose SHA-256 the manifest's ``splits_sha256``
         gives), the drops, and ``dataset_manifest.json``, each written atomically."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, records in self.splits.items():
-            atomic_write_text(out / f"{name}.jsonl", preference_jsonl(records))
-        atomic_write_text(
-            out / "dropped.jsonl",
-            "".join(json.dumps(d, ensure_ascii=False, sort_keys=True) + "\n" for d in self.dropped),
-        )
-        atomic_write_text(
-            out / "dataset_manifest.json",
-            json.dumps(self.manifest, indent=2, sort_keys=True) + "\n",
-        )
-        return out
-
-
-def preference_jsonl(records: Sequence[PreferenceRecord]) -> str:
-    return "".join(
-        json.dumps(r.to_json(), ensure_ascii=False, sort_keys=True) + "\n" for r in records
-    )
+        return write_prepared(folder, self.splits, self.dropped, self.manifest)
 
 
 # -- reading ----------------------------------------------------------------------------
@@ -431,7 +414,7 @@ def prepare_preferences(config: DataConfig, *, base_dir: Path | None = None) -> 
             "note": "keyed with a secret kept outside this folder; only its holder can tell "
             "whether a record was trained on",
         },
-        "splits_sha256": {name: sha256_text(preference_jsonl(splits[name])) for name in SPLITS},
+        "splits_sha256": {name: sha256_text(split_jsonl(splits[name])) for name in SPLITS},
     }
     manifest["sha256"] = sha256_json(
         {k: v for k, v in manifest.items() if k != "files"}
