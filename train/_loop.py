@@ -180,23 +180,16 @@ class PeftTrainer:
             _load_trainable(context.model, context.best_weights)
         adapter_sha = _save_adapter(context.model, output)
         manifest = {
-            "format": MANIFEST_FORMAT,
-            "recipe": {
-                "id": recipe.id,
-                "method": self.name,
-                "sha256": recipe.hash(),
-                "content": recipe.model_dump(mode="json", by_alias=True),
-            },
-            "base_model": {
-                "name": recipe.base_model,
-                "path": str(base_path),
-                "weights_sha256": weights_hash(base_path),
-            },
+            **manifest_head(
+                recipe,
+                self.name,
+                base_path,
+                weights_hash(base_path),
+                device,
+                dtype,
+                library_versions(),
+            ),
             "dataset": _dataset_summary(dataset),
-            "seed": seed,
-            "libraries": library_versions(),
-            "device": device,
-            "dtype": str(dtype).removeprefix("torch."),
             "method": self.describe_method(config),
             "training": recipe.training.model_dump(mode="json"),
             "steps": state["global_step"],
@@ -426,6 +419,37 @@ class _Context:
                 break
         self.state["elapsed_s"] += time.perf_counter() - self.started
         self.started = time.perf_counter()
+
+
+def manifest_head(
+    recipe: Any,
+    method: str,
+    base_path: Path,
+    base_sha: str,
+    device: str,
+    dtype: Any,
+    libraries: dict[str, str],
+) -> dict[str, Any]:
+    """What every training manifest opens with, whichever trainer wrote it: the
+    recipe, the base model's weights, the seed, the libraries, device and dtype."""
+    return {
+        "format": MANIFEST_FORMAT,
+        "recipe": {
+            "id": recipe.id,
+            "method": method,
+            "sha256": recipe.hash(),
+            "content": recipe.model_dump(mode="json", by_alias=True),
+        },
+        "base_model": {
+            "name": recipe.base_model,
+            "path": str(base_path),
+            "weights_sha256": base_sha,
+        },
+        "seed": recipe.training.seed,
+        "libraries": libraries,
+        "device": device,
+        "dtype": str(dtype).removeprefix("torch."),
+    }
 
 
 def _fresh_state(recipe_hash: str, dataset_hash: str) -> dict[str, Any]:

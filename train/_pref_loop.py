@@ -41,7 +41,12 @@ from typing import Any, ClassVar
 
 from finegate.harness.core import InputError, Message, Problem, atomic_write_text, sha256_file
 from finegate.train._checkpoint import CHECKPOINT_DIR, remove_checkpoint
-from finegate.train._loop import DATASET_MANIFEST_FILE, MANIFEST_FILE, MANIFEST_FORMAT, _finished
+from finegate.train._loop import (
+    DATASET_MANIFEST_FILE,
+    MANIFEST_FILE,
+    _finished,
+    manifest_head,
+)
 from finegate.train._protocol import Loc, StepCallback, TrainingRun
 
 RUN_FILE = "finegate-run.json"
@@ -576,23 +581,16 @@ class PreferenceTrainer:
         import trl
 
         manifest = {
-            "format": MANIFEST_FORMAT,
-            "recipe": {
-                "id": recipe.id,
-                "method": self.name,
-                "sha256": recipe.hash(),
-                "content": recipe.model_dump(mode="json", by_alias=True),
-            },
-            "base_model": {
-                "name": recipe.base_model,
-                "path": str(session.base_path),
-                "weights_sha256": session.base_sha,
-            },
+            **manifest_head(
+                recipe,
+                self.name,
+                session.base_path,
+                session.base_sha,
+                session.device,
+                session.dtype,
+                {**library_versions(), "trl": trl.__version__},
+            ),
             "dataset": dataset_summary(dataset),
-            "seed": recipe.training.seed,
-            "libraries": {**library_versions(), "trl": trl.__version__},
-            "device": session.device,
-            "dtype": str(session.dtype).removeprefix("torch."),
             "method": {
                 "name": self.name,
                 "lora": session.lora,
