@@ -22,7 +22,7 @@ from typing import Any
 from finegate.gates._monitor import decide_monitor, monitor_margins
 from finegate.gates._monitor_recheck import look_digest, recheck_monitor_for
 from finegate.gates._policy import Policy
-from finegate.harness.core import InputError
+from finegate.harness.core import FinegateError, InputError
 from finegate.harness.store import Store, now_iso
 
 
@@ -194,6 +194,9 @@ def monitor_once(setup: MonitorSetup, options: Any) -> dict[str, Any]:
     report["status"], report["gates"] = decide_monitor(setup.policy, report)
     report["action"] = {"kind": "pending", "done": False, "detail": "deciding"}
     save_report(setup.store, report)  # kept first: a re-check of its verdict reads it
-    report["action"] = _act(setup, report)
+    try:
+        report["action"] = _act(setup, report)
+    except FinegateError as e:  # kept with the look, not lost with the process
+        report["action"] = {"kind": "hold", "done": False, "detail": f"not acted on: {e}"}
     update_report(setup.store, report, statement=report.get("verdict_statement"))
     return report
