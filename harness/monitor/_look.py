@@ -243,7 +243,7 @@ def measure(
         if not found:
             continue
         version, fingerprint = found[-1].version, found[-1].fingerprint
-        run_id = score_window(
+        run_id, values = score_window(
             store,
             found,
             name=name,
@@ -263,8 +263,7 @@ def measure(
         }
         metrics[alias] = {
             m.name: {"value": m.value, "n": m.n, "ci_low": m.ci_low, "ci_high": m.ci_high}
-            for ms in store.metrics(run_id).values()
-            for m in ms
+            for m in values
         }
     drift: dict[str, Any] = {"inputs_vs_suite": None, "outputs_vs_reference": None}
     live = [q for alias in ALIASES for q in rows.get(f"window:{alias}", [])]

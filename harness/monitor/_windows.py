@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from finegate.harness.core import Case, Output, sha256_json
+from finegate.harness.core import Case, MetricValue, Output, sha256_json
 from finegate.harness.monitor._log import LoggedRequest, requests_digest
 from finegate.harness.scorer import (
     LoadedScorer,
@@ -92,19 +92,30 @@ def score_window(
     label: str | None = None,
     window: dict[str, Any] | None = None,
     seed: int = 0,
-) -> str:
-    """Store ``requests`` (one version's answers) as a run of kind ``production``;
-    the same requests scored the same way are found again, not stored twice."""
+) -> tuple[str, list[MetricValue]]:
+    """Score ``requests`` (one version's answers) and store them as a run of kind
+    ``production``: its id, and the metrics computed now from the requests. The
+    same requests scored the same way are stored once; their metrics are always
+    computed afresh, never read back from the store, so a decision never rests
+    on a stored number someone could have edited."""
     from finegate.harness.run import capture_environment
 
     started = time.perf_counter()
     scorers = window_scorers(suite)
     info = {**window_suite(name, suite, scorers), "n_cases": len(requests)}
+    records = _records(requests, scorers, info)
+    values = compute_metrics(
+        records,
+        scorers,
+        level=info["confidence"],
+        resamples=info["bootstrap_resamples"],
+        seed=seed,
+    )
     digest = requests_digest(requests)
     run_key = sha256_json({"kind": PRODUCTION, "requests": digest, "suite": info["hash"]})
     found = store.find_complete(run_key)
     if found:
-        return found
+        return found, values
     run_id = store.create_run(
         run_key=run_key,
         label=label,
@@ -114,10 +125,20 @@ def score_window(
         environment=capture_environment(system, seed),
         options={"window": window or {}, "requests_sha256": digest, "seed": seed},
     )
+    store.add_records(run_id, records)
+    store.save_metrics(run_id, info["id"], info["hash"], values)
+    timings = {"total_s": round(time.perf_counter() - started, 3)}
+    store.finish_run(run_id, status="complete", timings=timings)
+    return run_id, values
+
+
+def _records(
+    requests: Sequence[LoggedRequest], scorers: Sequence[LoadedScorer], info: dict[str, Any]
+) -> list[dict[str, Any]]:
     cases = [_case(q) for q in requests]
     outputs = [_output(q) for q in requests]
     scored = score_chunk(scorers, cases, outputs)
-    records = [
+    return [
         {
             "suite_id": info["id"],
             "suite_hash": info["hash"],
@@ -135,15 +156,3 @@ def score_window(
         }
         for i, (q, o, (scores, facts)) in enumerate(zip(requests, outputs, scored, strict=True))
     ]
-    store.add_records(run_id, records)
-    values = compute_metrics(
-        records,
-        scorers,
-        level=info["confidence"],
-        resamples=info["bootstrap_resamples"],
-        seed=seed,
-    )
-    store.save_metrics(run_id, info["id"], info["hash"], values)
-    timings = {"total_s": round(time.perf_counter() - started, 3)}
-    store.finish_run(run_id, status="complete", timings=timings)
-    return run_id

@@ -64,7 +64,9 @@ def test_a_window_is_a_production_run_scored_without_references(tmp_path):
     store = Store(tmp_path / "fg.db")
     _mixed_traffic(store)
     rows = read_requests(store, "triage", alias="canary")
-    run_id = score_window(store, rows, name="triage", system={"name": "t", "fingerprint": "f"})
+    run_id, values = score_window(
+        store, rows, name="triage", system={"name": "t", "fingerprint": "f"}
+    )
     run = store.get_run(run_id)
     assert run["kind"] == "production" and [
         r["id"] for r in store.list_runs(kind="production")
@@ -75,10 +77,17 @@ def test_a_window_is_a_production_run_scored_without_references(tmp_path):
         float(np.quantile([0.3 + i / 1000 for i in range(120) if (i % 24) % 3 == 0], 0.95)),
         abs=2e-3,
     )
-    # the same requests scored again are found, not stored twice
-    assert (
-        score_window(store, rows, name="triage", system={"name": "t", "fingerprint": "f"}) == run_id
-    )
+    measured = {m.name: m.value for m in values if m.n}  # NaN (no value) where n = 0
+    assert measured == {m.name: m.value for m in metrics.values() if m.n}
+    assert {m.name for m in values if not m.n} == {"log.invalid_json", "log.cost"}
+    # the same requests scored again are found, not stored twice; and a stored
+    # number edited since is not what the next look decides on
+    with store.transaction() as conn:
+        conn.exec_driver_sql("UPDATE metrics SET value = 0 WHERE name = 'log.refusal'")
+    system = {"name": "t", "fingerprint": "f"}
+    again, fresh = score_window(store, rows, name="triage", system=system)
+    assert again == run_id
+    assert {m.name: m.value for m in fresh}["log.refusal"] == pytest.approx(0.5)
 
 
 def test_the_ab_counts_callers_not_requests(tmp_path):
@@ -157,7 +166,7 @@ def test_a_window_compares_unpaired_with_the_evaluation_run(tmp_path):
     evaluated = run_suites(system, [suite], store, RunOptions(progress=False)).run_id
     _mixed_traffic(store)
     window = read_requests(store, "triage", alias="canary")  # answers "not json"
-    run_id = score_window(
+    run_id, _ = score_window(
         store, window, name="triage", system={"name": "t", "fingerprint": "f"}, suite=suite
     )
     info = store.get_run(run_id)["suites"][0]
