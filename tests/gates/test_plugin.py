@@ -78,7 +78,7 @@ def test_bad_options_are_usage_errors(pytester, runs, tmp_path):
         str(runs.store_path),
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    packs = "(default, demo, general-capability, regulated)"
+    packs = "(default, demo, general-capability, preference, regulated)"
     assert f"no such file or built-in pack {packs}" in result.stderr.str()
     policy = write_policy(
         tmp_path / "p.yaml", "  - {id: a, suite: test/triage, metric: x, min: 0.5}\n"
