@@ -153,6 +153,7 @@ def _relative(d: Any) -> str:
 def print_comparison(
     comparison: Any, prompt_price: float, completion_price: float, flipped_limit: int
 ) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     console = make_console()
@@ -166,7 +167,7 @@ def print_comparison(
         sign = "+" if d.delta > 0 else ""
         table.add_row(
             d.suite_id,
-            d.name,
+            escape(d.name),  # per-class names like category.precision[billing] are not markup
             _fmt(d.a.value),
             _fmt(d.b.value),
             f"{sign}{_fmt(d.delta)}",

@@ -211,3 +211,21 @@ def test_compare_refuses_different_suites_with_exit_2(tmp_path):
         cli, ["compare", a.run_id, b.run_id, "--store", str(tmp_path / "fg.db")]
     )
     assert result.exit_code == 2 and "differs between the runs" in result.output
+
+
+def test_compare_prints_per_class_metric_names_whole(tmp_path):
+    """Per-class names such as label.precision[billing] hold brackets, which the
+    table must print as text, not read as markup."""
+    from finegate.harness import RunOptions, Store, run_suites
+    from tests.harness.compare.test_compare import _rules, make_suite
+
+    store = Store(tmp_path / "fg.db")
+    suite = make_suite(tmp_path / "a")
+    a = run_suites(_rules(2), [suite], store, RunOptions(progress=False))
+    b = run_suites(_rules(3), [suite], store, RunOptions(progress=False))
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(
+        cli, ["compare", a.run_id, b.run_id, "--store", str(tmp_path / "fg.db")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "label.precision[billing]" in result.output
+    assert "label.precision[shipping]" in result.output
