@@ -298,10 +298,10 @@ def test_pii_census_by_type_and_scrubbing_in_prompts_and_answers(tmp_path):
 def test_the_split_is_by_prompt_so_no_prompt_straddles_splits(tmp_path):
     rows = []
     for i in range(60):
-        prompt = f"Ticket {i}: the sync with our calendar stopped on device {i % 7}"
+        prompt = f"Customer {i}: the sync with our calendar stopped on device {i % 7}"
         for j in range(5):
             shown = prompt.upper() if j == 4 else prompt  # same words, other case
-            rows.append(pair(shown, f"Answer {j} for ticket {i}: re-link the calendar.", "No."))
+            rows.append(pair(shown, f"Answer {j} for customer {i}: re-link the calendar.", "No."))
     path = write_jsonl(tmp_path / "pairs.jsonl", rows)
     data = prepare_preferences(paired_config(path))
     assert data.manifest["counts"]["kept"] == 300 and not data.dropped
@@ -320,7 +320,7 @@ def test_the_split_is_by_prompt_so_no_prompt_straddles_splits(tmp_path):
     again = prepare_preferences(paired_config(write_jsonl(tmp_path / "r.jsonl", rows[::-1])))
     assert {r.prompt_key: n for n, rs in again.splits.items() for r in rs} == split_of
     record = PreferenceRecord(
-        (Message("user", "ticket 3:  THE sync with our calendar stopped on device 3"),), "a", "b"
+        (Message("user", "customer 3:  THE sync with our calendar stopped on device 3"),), "a", "b"
     )
     assert record.prompt_key in split_of
     # what a split by each example's content (the SFT pipeline's) would have done
