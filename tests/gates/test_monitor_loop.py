@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from finegate.harness.monitor import stored_reports
 from finegate.harness.pii import PIIScanner
@@ -35,7 +35,7 @@ from finegate.harness.serve import (
     ServerThread,
     new_token,
 )
-from finegate.harness.store import Store, serve_feedback_table
+from finegate.harness.store import Store, monitor_reports_table, serve_feedback_table
 from tests.harness.serve.conftest import release
 
 CALLERS = [f"user-{i}" for i in range(70)]
@@ -295,3 +295,23 @@ def _rewritten_traffic_breaks_the_failing_verdict(made) -> None:
         store, verdict.predicate, verdict.digests, pin.content, pin.hash
     )
     assert any("changed since it was signed" in p for p in problems), problems
+    # the same person edits the stored look: a looser alpha, so the re-check would
+    # measure with other options than the monitor did
+    report_id = verdict.predicate["report"]
+    with store.transaction() as conn:
+        text = conn.execute(
+            select(monitor_reports_table.c.report_json).where(
+                monitor_reports_table.c.id == report_id
+            )
+        ).scalar_one()
+        look = json.loads(text)
+        look["options"]["alpha"] = 0.5
+        conn.execute(
+            update(monitor_reports_table)
+            .where(monitor_reports_table.c.id == report_id)
+            .values(report_json=json.dumps(look))
+        )
+    problems = recheck_monitor_verdict(
+        store, verdict.predicate, verdict.digests, pin.content, pin.hash
+    )
+    assert any("is not the one the verdict signed" in p for p in problems), problems
