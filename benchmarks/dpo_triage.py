@@ -65,7 +65,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="train tickets sampled")
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--sft", default=None, help="an SFT adapter folder to start from")
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--pairs-per-case", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=None, help="default: one epoch")
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--stop-after", choices=["prefs"], default=None)
@@ -99,7 +100,8 @@ def main() -> None:
     pairs = work / "pairs.jsonl"
     scored = [a for s in samples for a in ("--scored", s)]
     out = run(["prefs", "build", *scored, "--metric", "category.accuracy", "-o", str(pairs),
-               "--store", store, "--json"], log)  # fmt: skip
+               "--pairs-per-case", str(args.pairs_per_case), "--store", store, "--json"],
+              log)  # fmt: skip
     built = json.loads(out)
     stage("prefs_build_s", t)
     if args.stop_after == "prefs":
@@ -113,7 +115,8 @@ def main() -> None:
         "base_model": "smollm2-135m-instruct",
         "data": {"path": str(pairs), "format": "preference", "pii": "pattern",
                  "splits": [0.9, 0.1, 0.0]},
-        "training": {"epochs": 1, "max_steps": args.steps, "batch_size": 4,
+        "training": {"epochs": 1, "batch_size": 4,
+                     **({"max_steps": args.steps} if args.steps else {}),
                      "learning_rate": args.learning_rate, "max_length": 448,
                      "checkpoint_every": 10},
         "config": {"from_adapter": str(sft), "beta": args.beta},

@@ -26,6 +26,13 @@ def prefs_group() -> None:
 @click.option("--scored", "scored", multiple=True, help="A run whose answers were scored.")
 @click.option("--metric", default=None, help="With --scored: the per-case 0/1 score to use.")
 @click.option("--unpaired", is_flag=True, help="With --scored: KTO rows, not pairs.")
+@click.option(
+    "--pairs-per-case",
+    type=int,
+    default=1,
+    show_default=True,
+    help="With --scored: up to this many distinct right/wrong pairs per case.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--out", required=True, help="The JSONL file to write.")
 @store_option
@@ -36,6 +43,7 @@ def prefs_build(
     scored: tuple[str, ...],
     metric: str | None,
     unpaired: bool,
+    pairs_per_case: int,
     seed: int,
     out: str,
     store: str | None,
@@ -68,7 +76,14 @@ def prefs_build(
                 raise click.UsageError(f"--judge-sheet {pair!r}: give KEY.json:RATINGS.csv")
             rows += from_judge_sheet(st, key, ratings)
         if scored:
-            rows += from_scores(st, scored, str(metric), unpaired=unpaired, seed=seed)
+            rows += from_scores(
+                st,
+                scored,
+                str(metric),
+                unpaired=unpaired,
+                seed=seed,
+                pairs_per_case=pairs_per_case,
+            )
         written = write_preferences(rows, out)
     except FinegateError as e:
         click.echo(f"finegate: {e}", err=True)

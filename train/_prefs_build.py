@@ -169,10 +169,22 @@ def _scored(
 
 
 def from_scores(
-    store: Store, runs: Sequence[str], metric: str, *, unpaired: bool = False, seed: int = 0
+    store: Store,
+    runs: Sequence[str],
+    metric: str,
+    *,
+    unpaired: bool = False,
+    seed: int = 0,
+    pairs_per_case: int = 1,
 ) -> list[dict[str, Any]]:
-    """From answers scored against the reference: paired (one right, one wrong
-    answer to the same case) or unpaired (each answer and whether it was right)."""
+    """From answers scored against the reference: paired (a right and a wrong
+    answer to the same case, up to ``pairs_per_case`` distinct such pairs, drawn
+    at random) or unpaired (each answer and whether it was right).
+
+    Several pairs per case get more signal from a few prompts sampled many
+    times; they share a prompt, so the split by prompt keeps them together."""
+    if pairs_per_case < 1:
+        raise InputError(f"pairs per case must be at least 1, not {pairs_per_case}")
     rng = random.Random(seed)
     out = []
     for (suite, case), answers in sorted(_scored(store, runs, metric).items()):
@@ -200,23 +212,31 @@ def from_scores(
                     }
                 )
             continue
-        right = [r for r, s in answers if s == 1.0]
-        wrong = [r for r, s in answers if s == 0.0]
-        if not right or not wrong:
-            continue
-        win, lose = rng.choice(right), rng.choice(wrong)
-        origin = {
-            "from": "scores",
-            "suite": suite,
-            "case": case,
-            "metric": metric,
-            "chosen_run": win["run_id"],
-            "rejected_run": lose["run_id"],
-        }
-        pair = _pair(_prompt(win), win["output"]["text"], lose["output"]["text"], origin)
-        if pair:
-            out.append(pair)
+        right = _distinct([r for r, s in answers if s == 1.0])
+        wrong = _distinct([r for r, s in answers if s == 0.0])
+        combos = [(w, lo) for w in right for lo in wrong]
+        for win, lose in rng.sample(combos, min(pairs_per_case, len(combos))):
+            origin = {
+                "from": "scores",
+                "suite": suite,
+                "case": case,
+                "metric": metric,
+                "chosen_run": win["run_id"],
+                "rejected_run": lose["run_id"],
+            }
+            pair = _pair(_prompt(win), win["output"]["text"], lose["output"]["text"], origin)
+            if pair:
+                out.append(pair)
     return out
+
+
+def _distinct(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per answer text: two samples that wrote the same answer are
+    one answer, not two pairs."""
+    seen: dict[str, dict[str, Any]] = {}
+    for r in records:
+        seen.setdefault(r["output"]["text"], r)
+    return list(seen.values())
 
 
 def write_preferences(rows: Sequence[dict[str, Any]], out: str | Path) -> dict[str, Any]:

@@ -82,6 +82,26 @@ def test_scored_answers_make_right_versus_wrong_pairs(runs):
         from_scores(store, [weak], "token_f1")
 
 
+def test_several_pairs_per_case_are_distinct_answers(runs, tmp_path):
+    store, weak, good = runs
+    other = run_suites(
+        CallableSystem(lambda prompt: "account", name="other", version="1"),
+        [load_suite(tmp_path / "suite")],
+        store,
+        RunOptions(progress=False),
+    ).run_id
+    one = from_scores(store, [weak, good, other], "exact_match")
+    two = from_scores(store, [weak, good, other], "exact_match", pairs_per_case=2)
+    count = {c: [p["provenance"]["case"] for p in two].count(c) for c in ("t0", "t1", "t2")}
+    # t1 (technical): two different wrong answers, billing and account; t2 (account):
+    # "account" twice is one right answer against one wrong; t0 (billing): one pair
+    assert count == {"t0": 1, "t1": 2, "t2": 1}
+    assert len(one) == 6 and len(two) == 8
+    assert {p["rejected"] for p in two if p["provenance"]["case"] == "t1"} == {"billing", "account"}
+    with pytest.raises(InputError, match="at least 1"):
+        from_scores(store, [weak, good], "exact_match", pairs_per_case=0)
+
+
 def test_a_review_run_gives_the_majority_winner_as_chosen(runs, tmp_path):
     store, weak, good = runs
     exported = export_review(store, weak, good, tmp_path / "sheet")
