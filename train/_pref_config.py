@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError, model_validator
+from pydantic import PrivateAttr, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from finegate.train._loop import MANIFEST_FILE
@@ -44,6 +44,8 @@ class PreferenceSettings(LoraSettings):
     dropout: float = 0.0
     beta: float = 0.1
     from_adapter: str | None = None
+    _adapter_pending: bool = PrivateAttr(default=False)
+    """``from_adapter`` is an earlier pipeline recipe's output, not trained yet."""
 
     @model_validator(mode="wrap")
     @classmethod
@@ -159,11 +161,11 @@ def check_preference_recipe(
                 )
             )
         folder = Path(config.from_adapter).expanduser()
-        found = check_adapter_folder(folder)
+        found = [] if config._adapter_pending else check_adapter_folder(folder)
         for p in found:
             where = f"{p.file}" + (f" ({p.field})" if p.field else "")
             problems.append((("config", "from_adapter"), f"{p.message}: {where}"))
-        if not found:
+        if not found and not config._adapter_pending:
             bases = _adapter_bases(folder)
             if bases and not _same_base(recipe.base_model, bases):
                 problems.append(

@@ -12,6 +12,7 @@ a trainer whose ``data_kind`` is ``preference``; a mismatch is refused, located.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -187,8 +188,47 @@ def data_kind_problems(recipe: Recipe, trainer_cls: Any) -> list[tuple[Loc, str]
     return [(("data", "format"), message)]
 
 
-def load_recipe(path: str | Path) -> tuple[Recipe, Any]:
-    """The recipe and its trainer's validated method config; every problem at once."""
+RECIPE_REF = "recipe:"
+"""``config.from_adapter: recipe:<id>`` names the adapter another recipe trains."""
+
+
+def _recipe_adapter(
+    value: Any, adapters: Mapping[str, Path] | None, file: str, node: Any
+) -> Path | None:
+    """The folder ``recipe:<id>`` stands for: in a pipeline, where that earlier
+    recipe's adapter is written; for ``finegate train``, ``runs/<id>``, where it
+    writes that recipe by default."""
+    if not (isinstance(value, str) and value.startswith(RECIPE_REF)):
+        return None
+    rid = value[len(RECIPE_REF) :].strip()
+    if adapters is None:
+        return Path("runs") / rid
+    if rid not in adapters:
+        earlier = ", ".join(adapters) or "none"
+        raise InputError(
+            Problem(
+                f"names recipe {rid!r}, which this pipeline does not train before this "
+                f"one (recipes before it: {earlier}); list {rid!r} first with --recipe",
+                file=file,
+                line=line_of(node, ("config", "from_adapter")),
+                field="config.from_adapter",
+            )
+        )
+    return adapters[rid]
+
+
+def load_recipe(
+    path: str | Path,
+    *,
+    adapters: Mapping[str, Path] | None = None,
+    pending: bool = False,
+) -> tuple[Recipe, Any]:
+    """The recipe and its trainer's validated method config; every problem at once.
+
+    ``adapters`` maps the recipes a pipeline trains before this one to their
+    output folders, for ``from_adapter: recipe:<id>``; ``pending`` says they are
+    not trained yet (the pipeline validates every recipe before training any),
+    so the folder itself is not checked."""
     from finegate.train._protocol import trainers
 
     p = Path(path)
@@ -196,12 +236,18 @@ def load_recipe(path: str | Path) -> tuple[Recipe, Any]:
     trainer_cls = trainers.get(
         recipe.method, file=str(p), line=line_of(node, ("method",)), field="method"
     )
+    method_config = dict(recipe.method_config)
+    chained = _recipe_adapter(method_config.get("from_adapter"), adapters, str(p), node)
+    if chained is not None:
+        method_config["from_adapter"] = str(chained)
     try:
-        config = trainer_cls.config_class.model_validate(recipe.method_config)
+        config = trainer_cls.config_class.model_validate(method_config)
     except ValidationError as err:
         raise InputError(
             problems_from_validation(err, file=str(p), node=node, prefix=("config",))
         ) from None
+    if chained is not None and pending:
+        config._adapter_pending = True
     located = [
         *data_kind_problems(recipe, trainer_cls),
         *((("data", *loc), message) for loc, message in recipe.data.problems()),

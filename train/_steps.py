@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +25,24 @@ def resolve_recipe(ref: str) -> Path:
     raise InputError(f"no recipe {ref!r}: not a file, nor a built-in recipe ({known})")
 
 
-def _recipes(context: PipelineContext) -> list[tuple[Path, Any, Any]]:
+def _recipes(context: PipelineContext, *, trained: bool = False) -> Iterator[tuple[Path, Any, Any]]:
+    """The pipeline's recipes in order, each validated. A recipe may start from
+    an earlier one's adapter (``from_adapter: recipe:<id>``): with ``trained``
+    that adapter is checked (the caller trains the recipes as they come), else
+    it is taken on trust that it will be there."""
     from finegate.train._recipe import load_recipe
 
-    out = []
+    adapters: dict[str, Path] = {}
     for ref in context.get("recipes"):
         path = resolve_recipe(ref)
-        recipe, config = load_recipe(path)
-        out.append((path, recipe, config))
-    return out
+        recipe, config = load_recipe(path, adapters=dict(adapters), pending=not trained)
+        yield path, recipe, config
+        adapters[recipe.id] = adapter_folder(context, recipe.id)
+
+
+def adapter_folder(context: PipelineContext, recipe_id: str) -> Path:
+    """Where the pipeline writes a recipe's adapter."""
+    return Path(context.get("workdir")) / "adapters" / recipe_id
 
 
 def recipes_content(context: PipelineContext) -> dict[str, Any]:
@@ -113,10 +123,9 @@ def train_step(context: PipelineContext) -> dict[str, Any]:
     from finegate.harness.core import progress_bar
     from finegate.train._run import train
 
-    workdir = Path(context.get("workdir"))
     adapters, summaries = {}, {}
     with progress_bar(enabled=context.get("progress") is not False) as update:
-        for path, recipe, config in _recipes(context):
+        for path, recipe, config in _recipes(context, trained=True):
 
             def on_step(info: dict[str, Any], rid: str = recipe.id) -> None:
                 if update is not None:
@@ -125,7 +134,7 @@ def train_step(context: PipelineContext) -> dict[str, Any]:
             run, _ = train(
                 recipe,
                 config,
-                output=workdir / "adapters" / recipe.id,
+                output=adapter_folder(context, recipe.id),
                 base_dir=path.resolve().parent,
                 on_step=on_step,
             )

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -251,6 +252,44 @@ def test_dpo_from_an_sft_adapter_records_its_reference(folder, sft_adapter, tiny
     tuned = build_system(SystemSpec(model=str(tiny_chat_llama), adapter=str(run.adapter_dir)))
     (answer,) = tuned.generate([GenerateRequest("Q1: what is 1 plus 1?", GenerationParams(4))])
     assert answer.completion_tokens > 0
+
+
+def test_a_pipeline_trains_dpo_on_the_sft_adapter_it_trained_first(folder, tmp_path):
+    """``from_adapter: recipe:<id>`` in a pipeline: the recipes are validated
+    before the SFT adapter exists, then DPO starts from the one just trained."""
+    from finegate.harness.pipeline import PipelineContext
+    from finegate.train._steps import prepare_step, train_step
+
+    sft = folder("chain-sft", "lora", data="sft.jsonl", fmt=None, training=", max_steps: 2")
+    dpo = folder(
+        "chain-dpo", "dpo", training=", max_steps: 2", config="from_adapter: recipe:chain-sft"
+    )
+    work = tmp_path / "work"
+    inputs = {"recipes": [str(sft), str(dpo)], "workdir": str(work), "progress": False}
+    context = PipelineContext(inputs={**inputs, "store": str(tmp_path / "fg.db")})
+    context.results["prepare"] = prepare_step(context)
+    assert set(context.results["prepare"]["datasets"]) == {"chain-sft", "chain-dpo"}
+    trained = train_step(context)
+    sft_folder = work / "adapters" / "chain-sft"
+    assert trained["adapters"] == {
+        "chain-sft": str(sft_folder),
+        "chain-dpo": str(work / "adapters" / "chain-dpo"),
+    }
+    manifest = json.loads((work / "adapters" / "chain-dpo" / "training_manifest.json").read_text())
+    reference = manifest["method"]["reference"]
+    assert reference["path"] == str(sft_folder.resolve())
+    assert reference["adapter_sha256"] == adapter_weights_sha256(sft_folder)
+    # the order matters: DPO before the recipe it starts from is refused, located
+    backwards = PipelineContext(
+        inputs={**inputs, "store": str(tmp_path / "fg.db"), "recipes": [str(dpo), str(sft)]}
+    )
+    with pytest.raises(InputError) as err:
+        prepare_step(backwards)
+    assert f"{dpo}:" in str(err.value) and "config.from_adapter" in str(err.value)
+    assert "names recipe 'chain-sft', which this pipeline does not train before" in str(err.value)
+    # outside a pipeline the reference is where `finegate train` writes that recipe
+    _, standalone = load_recipe(dpo, pending=True)
+    assert standalone.from_adapter == str(Path("runs") / "chain-sft")
 
 
 def test_the_reference_of_an_sft_start_is_the_sft_model(folder, sft_adapter, tiny_chat_llama):

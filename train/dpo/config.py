@@ -32,6 +32,7 @@ class DpoSettings(PreferenceSettings):
     from_adapter: str | None = Field(
         None,
         description="an SFT adapter folder (relative to the working directory) to train further; "
-        "the reference is then base + that adapter, frozen. Default: a new adapter, and the "
-        "reference is the base model",
+        "the reference is then base + that adapter, frozen. recipe:<id> names the adapter "
+        "recipe <id> trains (earlier in the same pipeline, or runs/<id> for finegate train). "
+        "Default: a new adapter, and the reference is the base model",
     )

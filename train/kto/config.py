@@ -21,6 +21,7 @@ class KtoSettings(PreferenceSettings):
     from_adapter: str | None = Field(
         None,
         description="an SFT adapter folder (relative to the working directory) to train further; "
-        "the reference is then base + that adapter, frozen. Default: a new adapter, and the "
-        "reference is the base model",
+        "the reference is then base + that adapter, frozen. recipe:<id> names the adapter "
+        "recipe <id> trains (earlier in the same pipeline, or runs/<id> for finegate train). "
+        "Default: a new adapter, and the reference is the base model",
     )
