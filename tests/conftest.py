@@ -90,6 +90,25 @@ def _save_tiny(path: Path, arch: str, seed: int, chat: bool) -> Path:
 
 
 @pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the whole session, stopped at its end."""
+    from tests.servers import PostgresServer
+
+    server = PostgresServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty store on each backend: a SQLite file, or a fresh database on
+    the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "fg.db")
+    return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _save_tiny(tmp_path_factory.mktemp("tiny-llama"), "llama", 0, chat=False)
 

@@ -11,6 +11,7 @@ nothing is pickled, so a store can be read by any tool. One opened ``read_only``
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +25,7 @@ from sqlalchemy import (
     event,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -52,7 +54,28 @@ from finegate.harness.store._sqlite import check_sqlite_file, sqlite_begin, sqli
 
 P = ParamSpec("P")
 
+WRITE_LOCK = int.from_bytes(hashlib.sha256(b"finegate.store.write").digest()[:8], "big") >> 1
+"""The PostgreSQL advisory lock a write transaction holds (a positive 63-bit key)."""
+
 R = TypeVar("R")
+
+
+def insert_new(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows whose primary key is not there yet. Two writers may add the
+    same cache entry at once: a read-then-insert would let the second fail on the
+    key, so the database itself skips a duplicate (ON CONFLICT DO NOTHING)."""
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        from importlib import import_module
+
+        insert = import_module(f"sqlalchemy.dialects.{dialect}").insert
+        conn.execute(insert(table).on_conflict_do_nothing(), rows)
+        return
+    key = next(iter(table.primary_key.columns))
+    existing = {r[0] for r in conn.execute(select(key).where(key.in_([r[key.name] for r in rows])))}
+    fresh = [r for r in rows if r[key.name] not in existing]
+    if fresh:
+        conn.execute(table.insert(), fresh)
 
 
 def _guard(method: Callable[P, R]) -> Callable[P, R]:
@@ -139,14 +162,21 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A write transaction. On SQLite it takes the write lock up front
-        (BEGIN IMMEDIATE), so two writers wait for each other instead of failing
-        when one upgrades a read to a write."""
+        """A write transaction, one at a time per store. On SQLite it takes the
+        write lock up front (BEGIN IMMEDIATE), so two writers wait for each other
+        instead of failing when one upgrades a read to a write. On PostgreSQL it
+        takes a transaction-scoped advisory lock first: a registry action reads
+        the state it decides on (the latest version, an alias, the approvals) and
+        writes in the same transaction, so two writers on different machines
+        that share only the URL decide in turn, never on a stale read; the lock
+        goes with the transaction, also when its process is killed."""
         if self.read_only:
             raise StoreError(f"{self.location}: the store was opened read-only; nothing is written")
         with self.engine.connect() as conn:
             conn = conn.execution_options(finegate_write=True)
             with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
                 yield conn
 
     def close(self) -> None:
@@ -308,16 +338,7 @@ class Store:
         ]
         with self.transaction() as conn:
             if cache_rows:
-                keys = [r["key"] for r in cache_rows]
-                existing = {
-                    r[0]
-                    for r in conn.execute(
-                        select(responses_table.c.key).where(responses_table.c.key.in_(keys))
-                    )
-                }
-                fresh = [r for r in cache_rows if r["key"] not in existing]
-                if fresh:
-                    conn.execute(responses_table.insert(), fresh)
+                insert_new(conn, responses_table, cache_rows)
             if records:
                 conn.execute(
                     records_table.insert(),

@@ -1,17 +1,18 @@
 """The audit chain detects every kind of tampering."""
 
 import json
-import sqlite3
 
 import pytest
 
 from finegate.harness import Store
 from finegate.harness import registry as audit
 
+from ...audit_attacks import raw_sql
+
 
 @pytest.fixture
-def chain(tmp_path):
-    store = Store(tmp_path / "fg.db")
+def chain(store_url):
+    store = Store(store_url)
     for i in range(5):
         with store.transaction() as conn:
             audit.append(
@@ -22,12 +23,11 @@ def chain(tmp_path):
                 payload={"reason": f"reason {i}"},
                 artifacts={"model": "ab" * 32},
             )
-    return store, tmp_path / "fg.db"
+    return store, store_url
 
 
-def _sql(path, statement, *args):
-    with sqlite3.connect(path) as conn:
-        conn.execute(statement, args)
+def _sql(location, statement, *args):
+    raw_sql(location, statement, *args)
 
 
 def test_an_untouched_chain_verifies(chain):

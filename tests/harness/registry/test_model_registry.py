@@ -12,10 +12,17 @@ from finegate.harness import registry as audit
 from finegate.harness.registry import SQLiteRegistry, open_registry, parse_ref
 
 
-@pytest.fixture(params=["store", "mlflow"])
+@pytest.fixture(params=["store", "store-postgresql", "mlflow"])
 def registry(request, tmp_path):
-    store = Store(tmp_path / "fg.db")
-    uri = "store" if request.param == "store" else f"mlflow:sqlite:///{tmp_path / 'mlflow.db'}"
+    """The store's own registry on SQLite and on a real PostgreSQL server, and
+    MLflow's registry (its embedded SQLite store)."""
+    if request.param == "store-postgresql":
+        store = Store(request.getfixturevalue("postgres").new_database())
+    else:
+        store = Store(tmp_path / "fg.db")
+    uri = (
+        "mlflow:sqlite:///" + str(tmp_path / "mlflow.db") if request.param == "mlflow" else "store"
+    )
     return open_registry(store, uri), store
 
 

@@ -18,7 +18,7 @@ from finegate.harness import Store
 from finegate.harness.core import InputError
 from finegate.harness.registry import audit
 
-from ...audit_attacks import rewrite_log
+from ...audit_attacks import raw_sql, rewrite_log
 
 # -- an independent implementation, straight from RFC 9162 section 2.1 ------------------
 
@@ -175,8 +175,8 @@ def test_a_note_counts_only_with_a_good_signature_of_a_trusted_key():
 
 
 @pytest.fixture
-def log(tmp_path):
-    store = Store(tmp_path / "fg.db")
+def log(store_url):
+    store = Store(store_url)
     for i in range(6):
         with store.transaction() as conn:
             audit.append(
@@ -191,7 +191,7 @@ def log(tmp_path):
     checkpoint, signers = audit.read_checkpoint(note, [note_key], where="kept")
     assert signers == ["ci"]
     old = audit.records(store)
-    return store, tmp_path / "fg.db", checkpoint, old
+    return store, store_url, checkpoint, old
 
 
 def _extends(store, checkpoint, old=None):
@@ -247,8 +247,7 @@ def test_a_deleted_middle_record_fails(log):
 
 def test_a_checkpoint_of_another_log_does_not_count(log):
     store, path, checkpoint, _ = log
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE finegate_meta SET value='elsewhere' WHERE key='audit_log_origin'")
+    raw_sql(path, "UPDATE finegate_meta SET value='elsewhere' WHERE key='audit_log_origin'")
     result = _extends(store, checkpoint)
     assert not result.ok and "this store's log is elsewhere" in result.reason
 

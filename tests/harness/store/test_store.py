@@ -1,8 +1,12 @@
-"""The results store refuses what it cannot safely use, and never touches it."""
+"""The results store refuses what it cannot safely use, and never touches it.
+
+Tests that take ``store_url`` run twice: on a SQLite file and on a fresh
+database of a real PostgreSQL server the test session starts."""
 
 import sqlite3
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
 
 from finegate.harness import InputError, MetricValue, Store, StoreError
 from finegate.harness.store import SCHEMA_VERSION
@@ -20,8 +24,29 @@ def _run(store: Store, key: str = "k") -> str:
     )
 
 
-def test_round_trip_of_runs_records_metrics_and_cache(tmp_path):
-    store = Store(tmp_path / "fg.db")
+def _sql(location: str, statement: str, **params) -> list[tuple]:
+    """Raw SQL on a store, as someone with the database's credentials runs it."""
+    url = location if "://" in location else f"sqlite:///{location}"
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return [tuple(r) for r in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def _columns(location: str, table: str) -> set[str]:
+    url = location if "://" in location else f"sqlite:///{location}"
+    engine = create_engine(url)
+    try:
+        return {c["name"] for c in inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def test_round_trip_of_runs_records_metrics_and_cache(store_url):
+    store = Store(store_url)
     run_id = _run(store)
     assert store.find_unfinished("k") == run_id
     store.add_records(
@@ -63,8 +88,8 @@ def test_round_trip_of_runs_records_metrics_and_cache(tmp_path):
     assert exported["metrics"]["s"][0]["value"] == 0.5 and len(exported["records"]) == 2
 
 
-def test_unknown_run_is_an_input_error(tmp_path):
-    store = Store(tmp_path / "fg.db")
+def test_unknown_run_is_an_input_error(store_url):
+    store = Store(store_url)
     with pytest.raises(InputError, match="no run 'zzz'"):
         store.get_run("zzz")
 
@@ -89,18 +114,17 @@ def test_a_damaged_sqlite_file_is_refused(tmp_path):
     assert path.read_bytes() == bytes(data)
 
 
-def test_a_newer_schema_is_refused_and_left_untouched(tmp_path):
-    path = tmp_path / "fg.db"
-    Store(path).close()
-    with sqlite3.connect(path) as conn:
-        conn.execute(
-            "UPDATE finegate_meta SET value=? WHERE key='schema_version'",
-            (str(SCHEMA_VERSION + 1),),
-        )
-    before = path.read_bytes()
+def test_a_newer_schema_is_refused_and_left_untouched(store_url):
+    Store(store_url).close()
+    _sql(
+        store_url,
+        "UPDATE finegate_meta SET value=:v WHERE key='schema_version'",
+        v=str(SCHEMA_VERSION + 1),
+    )
+    before = _sql(store_url, "SELECT key, value FROM finegate_meta ORDER BY key")
     with pytest.raises(StoreError, match="newer than this finegate understands"):
-        Store(path)
-    assert path.read_bytes() == before
+        Store(store_url)
+    assert _sql(store_url, "SELECT key, value FROM finegate_meta ORDER BY key") == before
 
 
 def test_another_programs_database_is_refused(tmp_path):
@@ -123,11 +147,10 @@ def test_wal_mode_is_on(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
-def test_an_older_store_is_migrated_in_one_transaction(tmp_path, monkeypatch):
+def test_an_older_store_is_migrated_in_one_transaction(store_url, monkeypatch):
     from finegate.harness.store import _migrations as _store
 
-    path = tmp_path / "fg.db"
-    store = Store(path)
+    store = Store(store_url)
     run_id = _run(store)
     store.close()
 
@@ -143,21 +166,18 @@ def test_an_older_store_is_migrated_in_one_transaction(tmp_path, monkeypatch):
     monkeypatch.setattr(
         _store, "MIGRATIONS", {SCHEMA_VERSION + 1: add_owner_column, SCHEMA_VERSION + 2: broken}
     )
+    version = "SELECT value FROM finegate_meta WHERE key='schema_version'"
     with pytest.raises(RuntimeError, match="migration bug"):
-        Store(path)
-    with sqlite3.connect(path) as conn:  # rolled back: same version, no new columns
-        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == (current,)
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-        assert "owner" not in columns and "team" not in columns
+        Store(store_url)
+    # rolled back: same version, no new columns
+    assert _sql(store_url, version) == [(current,)]
+    assert not {"owner", "team"} & _columns(store_url, "runs")
     monkeypatch.setattr(_store, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     monkeypatch.setattr(_store, "MIGRATIONS", {SCHEMA_VERSION + 1: add_owner_column})
-    migrated = Store(path)
+    migrated = Store(store_url)
     assert migrated.get_run(run_id)["id"] == run_id
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM finegate_meta").fetchone() == (
-            str(SCHEMA_VERSION + 1),
-        )
-        assert "owner" in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    assert _sql(store_url, version) == [(str(SCHEMA_VERSION + 1),)]
+    assert "owner" in _columns(store_url, "runs")
 
 
 def test_a_version_1_store_is_migrated_to_the_current_schema(tmp_path):
@@ -205,10 +225,10 @@ def test_a_version_1_store_is_migrated_to_the_current_schema(tmp_path):
         assert conn.execute("SELECT count(*) FROM verdicts").fetchone() == (0,)
 
 
-def test_two_writers_wait_for_each_other(tmp_path):
+def test_two_writers_wait_for_each_other(store_url):
     from concurrent.futures import ThreadPoolExecutor
 
-    path = tmp_path / "fg.db"
+    path = store_url
     run_id = _run(Store(path))
 
     def write(worker: int) -> None:

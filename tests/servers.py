@@ -1,0 +1,126 @@
+"""Real servers the tests start and stop themselves: PostgreSQL (Debian's
+package) on loopback.
+
+PostgreSQL refuses to run as root, so when the tests run as root the cluster
+belongs to the ``postgres`` account the Debian package creates (or ``nobody``),
+in a folder under /tmp that account can reach. The server trusts loopback
+connections, listens on a free port and is stopped (and its folder removed)
+when the test session ends.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _postgres_bin(program: str) -> str:
+    found = shutil.which(program) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{program}"), reverse=True)), None
+    )
+    if not found:
+        raise RuntimeError(
+            f"PostgreSQL's {program} is not installed: `make test` installs Debian's "
+            "postgresql package (apt-get install postgresql)"
+        )
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class PostgresServer:
+    """One PostgreSQL cluster: ``new_database()`` gives each test its own database."""
+
+    folder: Path
+    port: int
+    user: str | None
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql+psycopg://finegate@127.0.0.1:{self.port}/postgres"
+
+    def _as_owner(self, *args: str) -> list[str]:
+        return ["runuser", "-u", self.user, "--", *args] if self.user else list(args)
+
+    @classmethod
+    def start(cls) -> PostgresServer:
+        user = None
+        if os.geteuid() == 0:
+            try:
+                user = pwd.getpwnam("postgres").pw_name
+            except KeyError:
+                user = "nobody"
+        folder = Path(tempfile.mkdtemp(prefix="finegate-pg-"))
+        server = cls(folder, free_port(), user)
+        if user:
+            entry = pwd.getpwnam(user)
+            os.chown(folder, entry.pw_uid, entry.pw_gid)
+        data = folder / "data"
+        subprocess.run(
+            server._as_owner(
+                _postgres_bin("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "finegate",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ),
+            check=True,
+            capture_output=True,
+        )
+        options = (
+            f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        subprocess.run(
+            server._as_owner(
+                _postgres_bin("pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(folder / "server.log"),
+                "-w",
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+        )
+        return server
+
+    def stop(self) -> None:
+        subprocess.run(
+            self._as_owner(
+                _postgres_bin("pg_ctl"), "-D", str(self.folder / "data"), "-m", "fast", "stop"
+            ),
+            capture_output=True,
+        )
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def new_database(self) -> str:
+        """A fresh, empty database; its SQLAlchemy URL (psycopg 3)."""
+        from sqlalchemy import create_engine, text
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        return f"postgresql+psycopg://finegate@127.0.0.1:{self.port}/{name}"
