@@ -11,6 +11,8 @@ from finegate.harness.core import lazy_exports
 
 _EXPORTS = {
     "Store": "_store",
+    "copy_store": "_copy",
+    "CopiedStore": "_copy",
     "SCHEMA_VERSION": "_migrations",
     "to_json": "_rows",
     "LOG_ORIGIN_KEY": "_migrations",
