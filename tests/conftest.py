@@ -99,6 +99,23 @@ def postgres():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def mlflow_session(postgres):
+    """A real MLflow tracking server for the whole session, on PostgreSQL."""
+    from tests.servers import MlflowServer
+
+    server = MlflowServer.start(postgres.new_database())
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def mlflow_server(mlflow_session):
+    """The session's MLflow server with an empty model registry."""
+    mlflow_session.clear()
+    return mlflow_session
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A new, empty store on each backend: a SQLite file, or a fresh database on

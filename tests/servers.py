@@ -124,3 +124,77 @@ class PostgresServer:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         engine.dispose()
         return f"postgresql+psycopg://finegate@127.0.0.1:{self.port}/{name}"
+
+
+@dataclass
+class MlflowServer:
+    """A real ``mlflow server`` process on loopback, its tracking and registry
+    store in a PostgreSQL database (as a team runs it)."""
+
+    process: subprocess.Popen
+    port: int
+    folder: Path
+
+    @property
+    def uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, backend_uri: str) -> MlflowServer:
+        import sys
+        import time
+        import urllib.request
+
+        folder = Path(tempfile.mkdtemp(prefix="finegate-mlflow-"))
+        port = free_port()
+        log = (folder / "server.log").open("w")
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "mlflow"),
+                "server",
+                "--backend-store-uri",
+                backend_uri,
+                "--default-artifact-root",
+                (folder / "artifacts").as_uri(),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "MLFLOW_TRACKING_URI": ""},
+        )
+        server = cls(process, port, folder)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    "mlflow server exited: " + (folder / "server.log").read_text()[-3000:]
+                )
+            try:
+                with urllib.request.urlopen(f"{server.uri}/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        return server
+            except OSError:
+                time.sleep(0.5)
+        server.stop()
+        raise RuntimeError("mlflow server did not answer /health within 180 s")
+
+    def clear(self) -> None:
+        """Delete every registered model: each test starts from an empty registry."""
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+        for model in client.search_registered_models():
+            client.delete_registered_model(model.name)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -21,6 +21,17 @@ from finegate.harness.store import Store, now_iso
 TAG = "finegate."
 
 
+def _local_path(source: str) -> bool:
+    """A path on this machine's disk (plain, or a file: URI), not a URI MLflow reads."""
+    return "://" not in source or source.startswith("file:")
+
+
+def _placeholder(tags: dict[str, str]) -> str:
+    """The source MLflow is given when it cannot be handed the real one: a URI it
+    accepts (an absolute path under a scheme of finegate's), naming the weights."""
+    return f"finegate:/fingerprint/{tags.get(f'{TAG}fingerprint', '')}"
+
+
 class MlflowRegistry(RegistryBase):
     def __init__(self, store: Store, uri: str):
         try:
@@ -40,7 +51,7 @@ class MlflowRegistry(RegistryBase):
             int(mv.version),
             tags.get(f"{TAG}fingerprint", ""),
             tags.get(f"{TAG}created_at", ""),
-            mv.source,
+            tags.get(f"{TAG}source") or (None if mv.source == _placeholder(tags) else mv.source),
             json.loads(tags.get(f"{TAG}lineage", "{}")),
         )
 
@@ -60,14 +71,19 @@ class MlflowRegistry(RegistryBase):
         except MlflowException:
             self.client.create_registered_model(name, tags={f"{TAG}managed": "true"})
         compact = {k: v for k, v in lineage.items() if k != "training_manifest"}
+        tags = {
+            f"{TAG}fingerprint": fingerprint,
+            f"{TAG}created_at": now_iso(),
+            f"{TAG}lineage": json.dumps(compact, sort_keys=True, default=str),
+        }
+        if source and _local_path(source):
+            # a tracking server refuses a path on the caller's disk as a source
+            # (it could never read it); the path is kept as a tag instead
+            tags[f"{TAG}source"] = source
         mv = self.client.create_model_version(
             name,
-            source=source or f"finegate:{fingerprint}",
-            tags={
-                f"{TAG}fingerprint": fingerprint,
-                f"{TAG}created_at": now_iso(),
-                f"{TAG}lineage": json.dumps(compact, sort_keys=True, default=str),
-            },
+            source=source if source and not _local_path(source) else _placeholder(tags),
+            tags=tags,
         )
         version = self._version(self.client.get_model_version(name, mv.version))
         with self.store.transaction() as conn:

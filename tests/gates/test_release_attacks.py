@@ -301,11 +301,19 @@ def test_a_verdict_the_records_do_not_support_is_refused_though_signed_by_ci(rel
 # -- 5. MLflow tags and aliases are trusted -------------------------------------------------
 
 
-def test_mlflow_tags_and_aliases_are_not_trusted(release, tmp_path):
+@pytest.fixture(params=["embedded", "server"])
+def mlflow_uri(request, tmp_path) -> str:
+    """MLflow's embedded SQLite store, or the session's real ``mlflow server``."""
+    if request.param == "server":
+        return request.getfixturevalue("mlflow_server").uri
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def test_mlflow_tags_and_aliases_are_not_trusted(release, mlflow_uri):
     from mlflow import MlflowClient
 
     runs = release.runs
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = mlflow_uri
     registry, client = f"mlflow:{uri}", MlflowClient(tracking_uri=uri, registry_uri=uri)
     _register(release, runs.good, runs.weak, registry=registry)
     _gate(release, runs.good)
@@ -350,11 +358,11 @@ def test_mlflow_tags_and_aliases_are_not_trusted(release, tmp_path):
     assert release.cli("registry", "verify", "--registry", registry)[0] == 0
 
 
-def test_a_half_done_mlflow_move_is_recorded_first_and_completed(release, tmp_path, monkeypatch):
+def test_a_half_done_mlflow_move_is_recorded_first_and_completed(release, mlflow_uri, monkeypatch):
     from mlflow import MlflowClient
 
     runs = release.runs
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = mlflow_uri
     registry, client = f"mlflow:{uri}", MlflowClient(tracking_uri=uri, registry_uri=uri)
     _register(release, runs.good, registry=registry)
     _gate(release, runs.good)

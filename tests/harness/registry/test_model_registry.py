@@ -12,18 +12,20 @@ from finegate.harness import registry as audit
 from finegate.harness.registry import SQLiteRegistry, open_registry, parse_ref
 
 
-@pytest.fixture(params=["store", "store-postgresql", "mlflow"])
+@pytest.fixture(params=["store", "store-postgresql", "mlflow", "mlflow-server"])
 def registry(request, tmp_path):
-    """The store's own registry on SQLite and on a real PostgreSQL server, and
-    MLflow's registry (its embedded SQLite store)."""
-    if request.param == "store-postgresql":
+    """The store's own registry on SQLite and on a real PostgreSQL server;
+    MLflow's registry in its embedded SQLite store, and behind a real
+    ``mlflow server`` (on PostgreSQL) with the finegate store on PostgreSQL."""
+    if request.param in ("store-postgresql", "mlflow-server"):
         store = Store(request.getfixturevalue("postgres").new_database())
     else:
         store = Store(tmp_path / "fg.db")
-    uri = (
-        "mlflow:sqlite:///" + str(tmp_path / "mlflow.db") if request.param == "mlflow" else "store"
-    )
-    return open_registry(store, uri), store
+    uri = {
+        "mlflow": "mlflow:sqlite:///" + str(tmp_path / "mlflow.db"),
+        "mlflow-server": lambda: "mlflow:" + request.getfixturevalue("mlflow_server").uri,
+    }.get(request.param, "store")
+    return open_registry(store, uri() if callable(uri) else uri), store
 
 
 LINEAGE = {
@@ -71,8 +73,8 @@ def test_references_are_parsed_strictly():
         parse_ref("m:latest")
 
 
-def test_a_kill_during_a_registry_write_changes_nothing(tmp_path):
-    store_path = tmp_path / "fg.db"
+def test_a_kill_during_a_registry_write_changes_nothing(store_url):
+    store_path = store_url
     reg = SQLiteRegistry(Store(store_path))
     reg.register("triage", fingerprint="a" * 64, source=None, lineage={}, actor="ci")
     before = (reg.versions(), audit.records(reg.store))
