@@ -12,6 +12,7 @@ from finegate.harness.core import lazy_exports
 _EXPORTS = {
     "Store": "_store",
     "copy_store": "_copy",
+    "take_write_lock": "_dialects",
     "CopiedStore": "_copy",
     "SCHEMA_VERSION": "_migrations",
     "to_json": "_rows",

@@ -11,7 +11,6 @@ nothing is pickled, so a store can be read by any tool. One opened ``read_only``
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -25,7 +24,6 @@ from sqlalchemy import (
     event,
     func,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -33,6 +31,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.pool import NullPool
 
 from finegate.harness.core import InputError, MetricValue, StoreError, default_store_url
+from finegate.harness.store._dialects import insert_new, take_write_lock
 from finegate.harness.store._migrations import prepare_schema
 from finegate.harness.store._rows import (
     from_json,
@@ -54,28 +53,8 @@ from finegate.harness.store._sqlite import check_sqlite_file, sqlite_begin, sqli
 
 P = ParamSpec("P")
 
-WRITE_LOCK = int.from_bytes(hashlib.sha256(b"finegate.store.write").digest()[:8], "big") >> 1
-"""The PostgreSQL advisory lock a write transaction holds (a positive 63-bit key)."""
 
 R = TypeVar("R")
-
-
-def insert_new(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert the rows whose primary key is not there yet. Two writers may add the
-    same cache entry at once: a read-then-insert would let the second fail on the
-    key, so the database itself skips a duplicate (ON CONFLICT DO NOTHING)."""
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        from importlib import import_module
-
-        insert = import_module(f"sqlalchemy.dialects.{dialect}").insert
-        conn.execute(insert(table).on_conflict_do_nothing(), rows)
-        return
-    key = next(iter(table.primary_key.columns))
-    existing = {r[0] for r in conn.execute(select(key).where(key.in_([r[key.name] for r in rows])))}
-    fresh = [r for r in rows if r[key.name] not in existing]
-    if fresh:
-        conn.execute(table.insert(), fresh)
 
 
 def _guard(method: Callable[P, R]) -> Callable[P, R]:
@@ -175,8 +154,7 @@ class Store:
         with self.engine.connect() as conn:
             conn = conn.execution_options(finegate_write=True)
             with conn.begin():
-                if conn.dialect.name == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+                take_write_lock(conn)
                 yield conn
 
     def close(self) -> None:

@@ -15,16 +15,15 @@ offline by a reviewer.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from finegate.harness.core import sha256_json
-from finegate.harness.store import Store, audit_table, now_iso
+from finegate.harness.store import Store, audit_table, now_iso, take_write_lock
 
 GENESIS = "0" * 64
 
@@ -47,23 +46,6 @@ def record_hash(record: dict[str, Any]) -> str:
     )
 
 
-APPEND_LOCK = int.from_bytes(hashlib.sha256(b"finegate.audit.append").digest()[:8], "big") >> 1
-"""The PostgreSQL advisory lock every append takes (a positive 63-bit number)."""
-
-
-def serialise_appends(conn: Connection) -> None:
-    """Make concurrent appends wait in line, whichever machine they come from.
-
-    Two writers that read the same last record would both append after it: the
-    log would fork, or one would fail on the sequence number. SQLite already
-    holds the database's write lock for the whole transaction (BEGIN
-    IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock here, held
-    until commit or rollback, so writers that share only the URL append one
-    after another, and a writer killed mid-transaction releases it."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK})
-
-
 def append(
     conn: Connection,
     *,
@@ -73,8 +55,14 @@ def append(
     payload: dict[str, Any] | None = None,
     artifacts: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Append one record inside the caller's (write) transaction."""
-    serialise_appends(conn)
+    """Append one record inside the caller's (write) transaction.
+
+    Two writers that read the same last record would both append after it: the
+    log would fork, or one would fail on the sequence number. So the append
+    holds the store's write lock (taken again here for a connection that did
+    not come from ``Store.transaction``; on PostgreSQL an advisory lock, held to
+    commit or rollback, and gone with a killed writer's connection)."""
+    take_write_lock(conn)
     last = conn.execute(
         select(audit_table.c.seq, audit_table.c.hash).order_by(audit_table.c.seq.desc()).limit(1)
     ).first()
