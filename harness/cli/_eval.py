@@ -30,6 +30,7 @@ def run_and_report(
     no_resume: bool,
     as_json: bool,
     manifest: str | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> None:
     from finegate.harness.core import progress_bar
     from finegate.harness.run import RunOptions, run_suites
@@ -45,6 +46,7 @@ def run_and_report(
         use_cache=not no_cache,
         resume=not no_resume,
         manifest=manifest,
+        shard=shard,
     )
     with progress_bar(enabled=not as_json) as on_progress:
         result = run_suites(system, suites, store, options, on_progress=on_progress)
@@ -53,9 +55,19 @@ def run_and_report(
             {
                 "run_id": result.run_id,
                 "resumed": result.resumed,
+                "complete": result.complete,
+                "cases_in": result.cases_in,
+                "cases_total": result.cases_total,
                 "timings": result.timings,
                 "metrics": {s: [m.to_dict() for m in ms] for s, ms in result.metrics.items()},
             }
+        )
+    elif not result.complete:
+        k, n = shard or (1, 1)
+        click.echo(
+            f"shard {k}/{n} done: run {result.run_id} holds {result.cases_in} of "
+            f"{result.cases_total} cases; it completes (metrics computed, status complete) "
+            "when the last shard is in"
         )
     else:
         from finegate.harness.cli._display import print_metrics
@@ -87,6 +99,13 @@ def run_and_report(
     "with no adapter folder (an endpoint, a merged model), so governance gates can read "
     "what it was trained on.",
 )
+@click.option(
+    "--shard",
+    default=None,
+    callback=lambda ctx, param, value: parse_shard(value),
+    help="K/N: evaluate the K-th of N slices of the cases into the shared store; the run "
+    "is complete when all N are in (run them anywhere: a Slurm array, a Kubernetes job).",
+)
 @store_option
 @json_option
 def eval_command(
@@ -104,10 +123,16 @@ def eval_command(
     no_cache: bool,
     no_resume: bool,
     manifest: str | None,
+    shard: tuple[int, int] | None,
     store: str | None,
     as_json: bool,
 ) -> None:
     """Evaluate a model (with optional adapter and prompt template) on suites."""
+    if shard and no_resume:
+        raise click.BadParameter(
+            "the shards of an evaluation join one run: --shard cannot go with --no-resume",
+            param_hint="--shard",
+        )
     system = system_from_options(model, adapter, template, dtype, device, load_in_4bit, batch_size)
     run_and_report(
         system,
@@ -121,7 +146,18 @@ def eval_command(
         no_resume=no_resume,
         as_json=as_json,
         manifest=manifest,
+        shard=shard,
     )
+
+
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    """``K/N`` with 1 <= K <= N."""
+    if value is None:
+        return None
+    k, sep, n = value.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise click.BadParameter(f"{value!r}: give K/N with 1 <= K <= N, e.g. 2/4")
+    return int(k), int(n)
 
 
 @click.command("baseline")

@@ -41,9 +41,11 @@ class RunOptions:
     resume: bool = True
     progress: bool = True
     manifest: str | None = None  # a training manifest to bind to a system with no adapter
+    shard: tuple[int, int] | None = None  # (K, N): the K-th of N slices of the cases, 1-based
 
     def key_fields(self) -> dict[str, Any]:
-        """The options that change results (and so name a resumable run)."""
+        """The options that change results (and so name a resumable run). Not the
+        shard: every shard of an evaluation writes into the same run."""
         return {"seed": self.seed, "limit": self.limit, "label": self.label, "kind": self.kind}
 
 
@@ -53,6 +55,9 @@ class RunResult:
     resumed: bool
     metrics: dict[str, list[MetricValue]]
     timings: dict[str, Any] = field(default_factory=dict)
+    complete: bool = True
+    cases_in: int = 0  # for a shard: the cases of the whole run in the store so far
+    cases_total: int = 0
 
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -75,6 +80,16 @@ def _select(suite: Suite, limit: int | None) -> list[Case]:
     return out
 
 
+def shard_of(cases: Sequence[Case], shard: tuple[int, int] | None) -> list[Case]:
+    """The K-th of N slices: every N-th case from the K-th, in suite order. The
+    slices are disjoint, cover the suite, and depend on nothing but the suite, so
+    any scheduler can run them (a Slurm array, a Kubernetes job)."""
+    if shard is None:
+        return list(cases)
+    k, n = shard
+    return [c for i, c in enumerate(cases) if i % n == k - 1]
+
+
 class _LazyRun:
     """The run record is written with the first committed chunk, not before: a
     model that fails to load (a missing file, an adapter for another base) leaves
@@ -86,10 +101,12 @@ class _LazyRun:
         self.fields = fields
         self.id: str | None = store.find_unfinished(resume_key) if resume_key else None
         self.resumed = self.id is not None
+        self.joins = resume_key is not None
 
     def ensure(self) -> str:
         if self.id is None:
-            self.id = self.store.create_run(**self.fields())
+            # joined in one transaction: shards that start at once share one run
+            self.id = self.store.create_run(**self.fields(), join=self.joins)
         return self.id
 
 
@@ -130,33 +147,25 @@ def run_suites(
         },
     )
     answerer = _Cached(system, store, options.use_cache)
-    metrics: dict[str, list[MetricValue]] = {}
     suite_seconds: dict[str, float] = {}
     for suite in suites:
         t0 = time.perf_counter()
         cases = selected[suite.id]
+        mine = shard_of(cases, options.shard)
         done = store.completed_case_ids(run.id, suite.id) if run.id else set()
         position = {c.id: i for i, c in enumerate(cases)}
-        pending = [c for c in cases if c.id not in done]
+        pending = [c for c in mine if c.id not in done]
         if on_progress:
-            on_progress(suite.id, len(cases) - len(pending), len(cases))
+            on_progress(suite.id, len(mine) - len(pending), len(mine))
         chunk_records = _records_of_lm_eval if suite.lm_eval is not None else _records_of_cases
         for start in range(0, len(pending), options.chunk_size):
             chunk = pending[start : start + options.chunk_size]
             records = chunk_records(suite, chunk, position, answerer, lambda: run.ensure())
             store.add_records(run.ensure(), records, answerer.take_pending())
             if on_progress:
-                on_progress(suite.id, len(cases) - len(pending) + start + len(chunk), len(cases))
-        values = compute_metrics(
-            store.records(run.ensure(), suite.id),
-            suite.scorers,
-            level=suite.config.confidence,
-            resamples=suite.config.bootstrap_resamples,
-            seed=options.seed,
-        )
-        store.save_metrics(run.ensure(), suite.id, suite.hash, values)
-        metrics[suite.id] = values
+                on_progress(suite.id, len(mine) - len(pending) + start + len(chunk), len(mine))
         suite_seconds[suite.id] = round(time.perf_counter() - t0, 3)
+    run_id = run.ensure()
     timings = {
         "total_s": round(time.perf_counter() - started, 3),
         "suites_s": suite_seconds,
@@ -164,6 +173,22 @@ def run_suites(
         "computed": answerer.misses,
         "resumed": run.resumed,
     }
-    run_id = run.ensure()
+    # checked after this process's last commit: the shard that commits last sees
+    # every other shard's records, so exactly the last one (or a tie) finishes
+    stored = {s.id: store.completed_case_ids(run_id, s.id) for s in suites}
+    cases_in = sum(len(stored[s.id] & {c.id for c in selected[s.id]}) for s in suites)
+    total = sum(len(selected[s.id]) for s in suites)
+    if cases_in < total:
+        return RunResult(run_id, run.resumed, {}, timings, False, cases_in, total)
+    metrics: dict[str, list[MetricValue]] = {}
+    for suite in suites:  # from the stored records, whichever process wrote them
+        metrics[suite.id] = compute_metrics(
+            store.records(run_id, suite.id),
+            suite.scorers,
+            level=suite.config.confidence,
+            resamples=suite.config.bootstrap_resamples,
+            seed=options.seed,
+        )
+        store.save_metrics(run_id, suite.id, suite.hash, metrics[suite.id])
     store.finish_run(run_id, status="complete", timings=timings)
-    return RunResult(run_id=run_id, resumed=run.resumed, metrics=metrics, timings=timings)
+    return RunResult(run_id, run.resumed, metrics, timings, True, cases_in, total)

@@ -7,7 +7,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
 from finegate.harness.core import InputError, StoreError
 
@@ -50,3 +52,22 @@ def check_sqlite_file(path: Path, create: bool) -> None:
         raise InputError(f"{path}: store not found")
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def read_only_sqlite(path: Path) -> Engine:
+    """``mode=ro`` alone would create a WAL store's ``-wal`` and ``-shm`` files and
+    could not remove them: while no writer holds the store (no ``-wal``) each new
+    connection is ``immutable`` and creates nothing; while one does, ``mode=ro``
+    reads its commits from the files it made."""
+    target = path.expanduser().resolve()
+
+    def connect() -> sqlite3.Connection:
+        immutable = "" if Path(f"{target}-wal").exists() else "&immutable=1"
+        conn = sqlite3.connect(f"{target.as_uri()}?mode=ro{immutable}", uri=True)
+        conn.isolation_level = None  # sqlite_begin begins each transaction
+        conn.execute("PRAGMA query_only=ON")
+        return conn
+
+    engine = create_engine("sqlite://", creator=connect, poolclass=NullPool)
+    event.listen(engine, "begin", sqlite_begin)
+    return engine

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +27,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError
-from sqlalchemy.pool import NullPool
 
 from finegate.harness.core import InputError, MetricValue, StoreError, default_store_url
 from finegate.harness.store._dialects import insert_new, take_write_lock
@@ -49,7 +47,12 @@ from finegate.harness.store._schema import (
     runs_table,
     verdicts_table,
 )
-from finegate.harness.store._sqlite import check_sqlite_file, sqlite_begin, sqlite_pragmas
+from finegate.harness.store._sqlite import (
+    check_sqlite_file,
+    read_only_sqlite,
+    sqlite_begin,
+    sqlite_pragmas,
+)
 
 P = ParamSpec("P")
 
@@ -74,25 +77,6 @@ def _guard(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _read_only_sqlite(path: Path) -> Engine:
-    """``mode=ro`` alone would create a WAL store's ``-wal`` and ``-shm`` files and
-    could not remove them: while no writer holds the store (no ``-wal``) each new
-    connection is ``immutable`` and creates nothing; while one does, ``mode=ro``
-    reads its commits from the files it made."""
-    target = path.expanduser().resolve()
-
-    def connect() -> sqlite3.Connection:
-        immutable = "" if Path(f"{target}-wal").exists() else "&immutable=1"
-        conn = sqlite3.connect(f"{target.as_uri()}?mode=ro{immutable}", uri=True)
-        conn.isolation_level = None  # sqlite_begin begins each transaction
-        conn.execute("PRAGMA query_only=ON")
-        return conn
-
-    engine = create_engine("sqlite://", creator=connect, poolclass=NullPool)
-    event.listen(engine, "begin", sqlite_begin)
-    return engine
-
-
 class Store:
     """Open (or create) a results store at a path or SQLAlchemy URL; ``read_only``
     opens one as it is (a server database is as read-only as the URL's role)."""
@@ -113,7 +97,7 @@ class Store:
         if self.path is not None:
             check_sqlite_file(self.path, create and not read_only)
         if read_only and self.path is not None:
-            self.engine: Engine = _read_only_sqlite(self.path)
+            self.engine: Engine = read_only_sqlite(self.path)
         else:
             self.engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite" and not read_only:
@@ -173,9 +157,15 @@ class Store:
         suites: list[dict[str, Any]],
         environment: dict[str, Any],
         options: dict[str, Any],
+        join: bool = False,
     ) -> str:
+        """A new run; with ``join``, the unfinished run with this key if there is
+        one, decided in the same transaction, so shards of one evaluation that
+        start at once all join one run."""
         run_id = new_run_id()
         with self.transaction() as conn:
+            if join and (found := self._newest_run(run_key, "running", conn)):
+                return found
             conn.execute(
                 runs_table.insert().values(
                     id=run_id,
@@ -204,13 +194,17 @@ class Store:
         drift) stored once is found again instead of being stored twice."""
         return self._newest_run(run_key, "complete")
 
-    def _newest_run(self, run_key: str, status: str) -> str | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(runs_table.c.id)
-                .where(runs_table.c.run_key == run_key, runs_table.c.status == status)
-                .order_by(runs_table.c.created_at.desc())
-            ).first()
+    def _newest_run(self, run_key: str, status: str, conn: Connection | None = None) -> str | None:
+        query = (
+            select(runs_table.c.id)
+            .where(runs_table.c.run_key == run_key, runs_table.c.status == status)
+            .order_by(runs_table.c.created_at.desc())
+        )
+        if conn is not None:
+            row = conn.execute(query).first()
+        else:
+            with self.engine.connect() as own:
+                row = own.execute(query).first()
         return row[0] if row else None
 
     @_guard
