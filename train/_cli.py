@@ -14,17 +14,42 @@ from finegate.harness.cli import emit_json, json_option
 @click.option("--recipe", "-r", "recipe_path", required=True, help="Recipe YAML.")
 @click.option("--output", "-o", default=None, help="Adapter folder (default: the recipe's).")
 @click.option("--no-resume", is_flag=True, help="Start over even if a checkpoint exists.")
+@click.option(
+    "--nproc",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Processes on this machine (torchrun; gloo on CPU, NCCL with one GPU each), "
+    "each taking a slice of every batch.",
+)
 @json_option
-def train_command(recipe_path: str, output: str | None, no_resume: bool, as_json: bool) -> None:
+def train_command(
+    recipe_path: str, output: str | None, no_resume: bool, nproc: int, as_json: bool
+) -> None:
     """Train an adapter from a recipe; resumes from its checkpoint after a kill."""
+    import os
+    import sys
+
+    from finegate.train._distributed import LAUNCHED, launch
+    from finegate.train._protocol import trainers
     from finegate.train._recipe import load_recipe
     from finegate.train._run import train
 
     recipe, config = load_recipe(recipe_path)
+    if nproc > 1 and not os.environ.get(LAUNCHED):
+        if not getattr(trainers.get(recipe.method), "data_parallel", False):
+            raise click.BadParameter(
+                f"method {recipe.method} does not train across processes yet",
+                param_hint="--nproc",
+            )
+        argv = ["train", "-r", recipe_path, *(["-o", output] if output else [])]
+        argv += [*(["--no-resume"] if no_resume else []), *(["--json"] if as_json else [])]
+        sys.exit(launch(nproc, argv))
     from finegate.harness.core import progress_bar
 
     base = Path(recipe_path).resolve().parent
-    with progress_bar(enabled=not as_json) as update:
+    quiet = os.environ.get("RANK", "0") != "0"  # under torchrun, rank 0 speaks for all
+    with progress_bar(enabled=not (as_json or quiet)) as update:
 
         def on_step(info: dict[str, Any]) -> None:
             if update is not None:
@@ -34,6 +59,8 @@ def train_command(recipe_path: str, output: str | None, no_resume: bool, as_json
             recipe, config, output=output, base_dir=base, resume=not no_resume, on_step=on_step
         )
     m = run.manifest
+    if quiet:
+        return
     if as_json:
         emit_json({"adapter": str(run.adapter_dir), "resumed": run.resumed, "manifest": m})
         return

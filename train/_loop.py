@@ -37,6 +37,14 @@ from finegate.train._checkpoint import (
     save_checkpoint,
 )
 from finegate.train._data import PreparedDataset
+from finegate.train._distributed import (
+    World,
+    join_world,
+    leave_world,
+    sum_gradients,
+    sum_value,
+    wait_for_all,
+)
 from finegate.train._protocol import Loc, StepCallback, TrainingRun
 from finegate.train._tokenize import answer_losses, collate, encode_example, micro_batches
 
@@ -53,6 +61,8 @@ class PeftTrainer:
     data_kind: ClassVar[str] = "sft"  # what it trains on: "sft" or "preference" data
     config_class: ClassVar[type[BaseModel]]
     load_in_4bit: ClassVar[bool] = False
+    # trains across processes under torchrun (each takes a slice of every batch)
+    data_parallel: ClassVar[bool] = True
 
     @classmethod
     def check(cls, recipe: Any, config: Any) -> list[tuple[Loc, str]]:
@@ -110,11 +120,18 @@ class PeftTrainer:
         import torch
 
         output = Path(output)
+        world = join_world()
+        if world.size > 1 and not self.data_parallel:
+            raise InputError(
+                f"method {self.name} does not train across processes yet: run it in one "
+                "process (without --nproc or torchrun)"
+            )
         done = _finished(output, recipe.hash(), dataset.hash)
         if done is not None and resume:
             return TrainingRun(output, done, resumed=True)
-        if not resume:
+        if not resume and world.main:
             remove_checkpoint(output)
+        wait_for_all(world)
         started = time.perf_counter()
         seed = recipe.training.seed
         torch.manual_seed(seed)
@@ -167,6 +184,7 @@ class PeftTrainer:
             on_step,
         )
         context.group_privacy = dataset.manifest["group_privacy"]
+        context.world = world
         context.setup()
         if saved is not None:
             _load_trainable(context.model, saved["trainable"])
@@ -178,6 +196,11 @@ class PeftTrainer:
         state = context.state
         if context.best_weights is not None:
             _load_trainable(context.model, context.best_weights)
+        if not world.main:  # every process holds the same weights: rank 0 writes them
+            wait_for_all(world)
+            leave_world(world)
+            manifest = json.loads((output / MANIFEST_FILE).read_text())
+            return TrainingRun(output, manifest, resumed=saved is not None)
         adapter_sha = _save_adapter(context.model, output)
         manifest = {
             **manifest_head(
@@ -203,6 +226,7 @@ class PeftTrainer:
             "dp": context.dp_summary(),
             # who trained it: that person may not approve its release (four eyes)
             "trained_by": resolve_actor(None),
+            "distributed": world.describe(),
         }
         atomic_write_text(
             output / DATASET_MANIFEST_FILE,
@@ -212,6 +236,8 @@ class PeftTrainer:
             output / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True) + "\n"
         )
         remove_checkpoint(output)
+        wait_for_all(world)
+        leave_world(world)
         return TrainingRun(output, manifest, resumed=saved is not None)
 
     # -- one step (DP-SGD replaces these) -------------------------------------------------
@@ -234,15 +260,18 @@ class PeftTrainer:
         """Forward and backward for one batch; an optimizer step every ``accumulate``."""
         import torch
 
-        examples = [ctx.train_set[i] for i in batch]
+        # across processes, this one's slice, scaled by the whole batch: the summed
+        # gradients are then the whole batch's
+        examples = [ctx.train_set[i] for i in ctx.world.part(batch)]
         total = 0.0
-        for data in micro_batches(examples, ctx.pad, ctx.device):
+        for data in micro_batches(examples, ctx.pad, ctx.device) if examples else []:
             losses = answer_losses(ctx.model, data)
             (losses.sum() / (len(batch) * accumulate)).backward()
             total += float(losses.detach().sum())
-        loss = total / len(batch)
+        loss = sum_value(total, ctx.world) / len(batch)
         ctx.micro += 1
         if ctx.micro % accumulate == 0 or last:
+            sum_gradients(ctx.trainable, ctx.world)
             if ctx.recipe.training.max_grad_norm:
                 torch.nn.utils.clip_grad_norm_(ctx.trainable, ctx.recipe.training.max_grad_norm)
             ctx.set_lr()
@@ -284,6 +313,7 @@ class _Context:
         self.total_steps = 0
         self.group_privacy: dict[str, Any] = {}
         self.dp: dict[str, Any] = {}
+        self.world = World()
 
     def setup(self) -> None:
         self.trainer.setup(self)
@@ -316,6 +346,10 @@ class _Context:
         self.best_weights = best or None
 
     def checkpoint(self) -> None:
+        if not self.world.main:  # the same state as rank 0's, which writes it
+            self.state["elapsed_s"] += time.perf_counter() - self.started
+            self.started = time.perf_counter()
+            return
         hook = getattr(self.trainer, "save_extra", None)
         if hook is not None:
             hook(self)

@@ -558,6 +558,11 @@ class PreferenceTrainer:
 
         output = Path(output)
         self._check_data(dataset)
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise InputError(
+                f"method {self.name} does not train across processes yet: run it in one "
+                "process (without --nproc or torchrun)"
+            )
         done = _finished(output, recipe.hash(), dataset.hash)
         if done is not None and resume and self._same_reference(done, config):
             return TrainingRun(output, done, resumed=True)

@@ -33,6 +33,7 @@ MANIFEST_KEYS = {
     "resumed",
     "dp",
     "trained_by",
+    "distributed",
 }
 
 

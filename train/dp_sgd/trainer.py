@@ -28,6 +28,7 @@ from finegate.train.dp_sgd.config import DpSgdSettings
 class DpSgdTrainer(PeftTrainer):
     name = "dp-sgd"
     config_class = DpSgdSettings
+    data_parallel = False  # opacus' DPDDP (noise added once, on rank 0) is not wired in yet
 
     @classmethod
     def check(cls, recipe: Any, config: Any) -> list[tuple[tuple[Any, ...], str]]:
