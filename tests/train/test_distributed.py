@@ -1,6 +1,8 @@
 """Training across processes (torchrun, gloo on CPU): two processes, each on its
 slice of every batch, take the steps one process takes on the whole batch, and
-each rank sees exactly its slice."""
+each rank sees exactly its slice. For DP-SGD that includes the noise: drawn
+once, by rank 0, at the scale one process draws it (drawn on both ranks, or
+not at all, the weights would differ from the one-process run's)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,8 @@ import sys
 import textwrap
 
 import torch
-from click.testing import CliRunner
 from safetensors.torch import load_file
 
-from finegate.harness.cli import cli
 from finegate.train import load_recipe, train
 from finegate.train._run import prepare_for_recipe
 from finegate.train._tokenize import encode_example
@@ -52,32 +52,54 @@ def _weights(folder) -> dict[str, torch.Tensor]:
     return load_file(str(folder / "adapter_model.safetensors"))
 
 
-def test_two_processes_take_the_one_process_steps_on_their_slices(recipe_file, tmp_path):
-    path = recipe_file("lora", training=TRAINING, config=LORA)
-    recipe, config = load_recipe(path)
-    one, _ = train(recipe, config, output=tmp_path / "one")
+def _two_processes(path, out, tmp_path) -> dict:
     script = tmp_path / "recording.py"
     script.write_text(RECORDING)
-    (tmp_path / "seen").mkdir()
+    (tmp_path / "seen").mkdir(exist_ok=True)
     done = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         str(script), "train", "-r", str(path), "-o", str(tmp_path / "two"), "--json"],
+         str(script), "train", "-r", str(path), "-o", str(out), "--json"],
         env={**os.environ, "SEEN": str(tmp_path / "seen"), "FINEGATE_DISTRIBUTED": "1"},
         capture_output=True,
         text=True,
         timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    two = json.loads(done.stdout)["manifest"]
+    return json.loads(done.stdout)["manifest"]
+
+
+def _same_run(one: dict, two: dict, folder_one, folder_two) -> None:
     assert two["distributed"] == {"world_size": 2, "backend": "gloo"}
-    assert one.manifest["distributed"] == {"world_size": 1, "backend": None}
-    assert two["steps"] == one.manifest["steps"] == 3
-    a, b = _weights(tmp_path / "one"), _weights(tmp_path / "two")
+    assert one["distributed"] == {"world_size": 1, "backend": None}
+    assert two["steps"] == one["steps"] == 3
+    a, b = _weights(folder_one), _weights(folder_two)
     assert a.keys() == b.keys()
     for k in a:
         torch.testing.assert_close(b[k], a[k], rtol=1e-4, atol=1e-6)
-    for mine, theirs in zip(one.manifest["loss_curve"], two["loss_curve"], strict=True):
+    for mine, theirs in zip(one["loss_curve"], two["loss_curve"], strict=True):
         assert abs(mine["loss"] - theirs["loss"]) < 1e-4
+
+
+def test_dp_sgd_on_two_processes_noises_the_batch_once(recipe_file, tmp_path):
+    path = recipe_file(
+        "dp-sgd",
+        training=", max_steps: 3, batch_size: 6, warmup_steps: 0",
+        config=f"{LORA}, target_epsilon: 8, max_grad_norm: 0.5",
+    )
+    recipe, config = load_recipe(path)
+    one, _ = train(recipe, config, output=tmp_path / "one")
+    two = _two_processes(path, tmp_path / "two", tmp_path)
+    assert one.manifest["dp"]["noise_multiplier"] > 0.3  # real noise, of a real size
+    _same_run(one.manifest, two, tmp_path / "one", tmp_path / "two")
+    assert two["dp"] == one.manifest["dp"]
+
+
+def test_two_processes_take_the_one_process_steps_on_their_slices(recipe_file, tmp_path):
+    path = recipe_file("lora", training=TRAINING, config=LORA)
+    recipe, config = load_recipe(path)
+    one, _ = train(recipe, config, output=tmp_path / "one")
+    two = _two_processes(path, tmp_path / "two", tmp_path)
+    _same_run(one.manifest, two, tmp_path / "one", tmp_path / "two")
     # which examples each rank saw: batch[rank::2] of every global batch, in order
     data = prepare_for_recipe(recipe, path.parent)
     tokenizer = _tok(recipe)
@@ -96,9 +118,3 @@ def _tok(recipe):
     from finegate.harness.system.hf import load_tokenizer, resolve_model_ref
 
     return load_tokenizer(resolve_model_ref(recipe.base_model))
-
-
-def test_a_method_that_cannot_yet_is_refused_before_any_process_starts(recipe_file):
-    result = CliRunner().invoke(cli, ["train", "-r", str(recipe_file("dp-sgd")), "--nproc", "2"])
-    assert result.exit_code == 2
-    assert "method dp-sgd does not train across processes yet" in result.output

@@ -508,6 +508,14 @@ def test_dp_settings_kto_batch_of_one_and_bad_adapters_are_refused_in_the_recipe
     )
 
 
+def test_preference_tuning_across_processes_is_refused_before_any_starts(folder):
+    result = CliRunner().invoke(
+        cli, ["train", "-r", str(folder("dpo-nproc", "dpo")), "--nproc", "2"]
+    )
+    assert result.exit_code == 2
+    assert "method dpo does not train across processes yet" in result.output
+
+
 def test_data_errors_and_dp_sgd_on_preferences_reach_the_command_line(folder):
     bad = folder.root / "bad-pairs.jsonl"
     write_jsonl(bad, [pairs(1)[0], {"prompt": "Q: two?", "chosen": 2, "rejected": "3"}])

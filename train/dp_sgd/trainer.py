@@ -20,6 +20,7 @@ import math
 from typing import Any
 
 from finegate.harness.core import InputError
+from finegate.train._distributed import World, sum_value
 from finegate.train._loop import PeftTrainer, _Context
 from finegate.train._tokenize import answer_losses, micro_batches
 from finegate.train.dp_sgd.config import DpSgdSettings
@@ -28,7 +29,6 @@ from finegate.train.dp_sgd.config import DpSgdSettings
 class DpSgdTrainer(PeftTrainer):
     name = "dp-sgd"
     config_class = DpSgdSettings
-    data_parallel = False  # opacus' DPDDP (noise added once, on rank 0) is not wired in yet
 
     @classmethod
     def check(cls, recipe: Any, config: Any) -> list[tuple[tuple[Any, ...], str]]:
@@ -90,6 +90,8 @@ class DpSgdTrainer(PeftTrainer):
             raise InputError(f"opacus cannot reach epsilon {cfg.target_epsilon}: {e}") from None
         ctx.model, ctx.optimizer = model, optimizer
         ctx.dp = {"engine": engine, "loader": dp_loader, "delta": delta}
+        if ctx.world.size > 1:
+            add_noise_once(optimizer, ctx.world)
 
     def batches_per_epoch(self, ctx: _Context) -> int:
         return len(ctx.dp["loader"])
@@ -103,16 +105,20 @@ class DpSgdTrainer(PeftTrainer):
     def step(self, ctx: _Context, batch: list[int], accumulate: int, last: bool) -> float:
         optimizer = ctx.optimizer
         ctx.set_lr()
-        if not batch:
+        # across processes, each clips its slice's per-example gradients; the sums
+        # are joined and noised once (add_noise_once) before the step
+        examples = [ctx.train_set[i] for i in ctx.world.part(batch)]
+        if not examples:  # the batch is empty, or this process's slice of it is
             self._noise_only_step(ctx)
-            loss = math.nan
+            mine = 0.0
         else:
-            examples = [ctx.train_set[i] for i in batch]
-            loss = private_backward(ctx.model, optimizer, examples, ctx.pad, ctx.device)
+            mean = private_backward(ctx.model, optimizer, examples, ctx.pad, ctx.device)
+            mine = mean * len(examples)
             optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         ctx.stepped = True
-        return loss
+        total = sum_value(mine, ctx.world)
+        return total / len(batch) if batch else math.nan
 
     def _noise_only_step(self, ctx: _Context) -> None:
         """An empty Poisson batch: the release is noise alone, and it is accounted."""
@@ -167,6 +173,34 @@ class DpSgdTrainer(PeftTrainer):
             "group_epsilon": k * epsilon,
             "group_delta": min(1.0, k * math.exp((k - 1) * epsilon) * delta),
         }
+
+
+def add_noise_once(optimizer: Any, world: World) -> None:
+    """Make opacus' optimizer noise the whole batch once, across processes.
+
+    Each process holds the clipped sum of its own slice's per-example gradients.
+    The sums are added up over the processes; rank 0 alone draws the noise
+    (standard deviation noise_multiplier x max_grad_norm, as in one process) and
+    its noised gradient is sent to every process, so all take the same step. A
+    noise draw on every rank would add the noise N times over: the accountant's
+    epsilon would not see it, since it comes from the schedule alone."""
+    import torch.distributed as dist
+
+    noise = optimizer.add_noise
+
+    def once() -> None:
+        for p in optimizer.params:
+            dist.all_reduce(p.summed_grad, op=dist.ReduceOp.SUM)
+        if world.main:
+            noise()
+        else:
+            for p in optimizer.params:
+                p.grad = p.summed_grad.clone().view_as(p)
+        for p in optimizer.params:
+            p.grad = p.grad.contiguous()
+            dist.broadcast(p.grad, src=0)
+
+    optimizer.add_noise = once
 
 
 def private_backward(
