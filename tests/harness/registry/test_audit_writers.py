@@ -65,20 +65,25 @@ def _append(store: Store, actor: str) -> dict:
         return audit.append(conn, action="approve", actor=actor, subject="triage:1")
 
 
-def test_concurrent_writer_processes_append_one_after_another(store_url):
+def _all_at_once(script: str, store_url: str, names: list[str], count: int) -> Store:
+    """Run ``script`` in one process per name, all at once, on a created store."""
     Store(store_url).close()
-    writers = [
+    procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, store_url, f"writer-{w}", "12"],
+            [sys.executable, "-c", script, store_url, name, str(count)],
             stderr=subprocess.PIPE,
             text=True,
         )
-        for w in range(4)
+        for name in names
     ]
-    for w in writers:
-        _, err = w.communicate(timeout=300)
-        assert w.returncode == 0, err[-2000:]
-    store = Store(store_url)
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-2000:]
+    return Store(store_url)
+
+
+def test_concurrent_writer_processes_append_one_after_another(store_url):
+    store = _all_at_once(WRITER, store_url, [f"writer-{w}" for w in range(4)], 12)
     records = audit.records(store)
     assert [r["seq"] for r in records] == list(range(1, 49))
     for w in range(4):  # each writer's records in its own order, none lost
@@ -91,19 +96,7 @@ def test_concurrent_writer_processes_append_one_after_another(store_url):
 def test_concurrent_registrations_get_distinct_versions(store_url):
     """Each registration reads the latest version and writes the next: two
     registrars must not both read the same one."""
-    Store(store_url).close()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", REGISTRAR, store_url, f"ci-{w}", "6"],
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for w in range(3)
-    ]
-    for p in procs:
-        _, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err[-2000:]
-    store = Store(store_url)
+    store = _all_at_once(REGISTRAR, store_url, [f"ci-{w}" for w in range(3)], 6)
     versions = SQLiteRegistry(store).versions("triage")
     assert sorted(v.version for v in versions) == list(range(1, 19))
     assert len({v.fingerprint for v in versions}) == 18
