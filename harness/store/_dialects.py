@@ -30,8 +30,10 @@ def insert_new(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None
         insert = import_module(f"sqlalchemy.dialects.{dialect}").insert
         conn.execute(insert(table).on_conflict_do_nothing(), rows)
         return
-    key = next(iter(table.primary_key.columns))
-    existing = {r[0] for r in conn.execute(select(key).where(key.in_([r[key.name] for r in rows])))}
-    fresh = [r for r in rows if r[key.name] not in existing]
+    keys = list(table.primary_key.columns)
+    first = keys[0]
+    wanted = {r[first.name] for r in rows}
+    existing = set(map(tuple, conn.execute(select(*keys).where(first.in_(wanted)))))
+    fresh = [r for r in rows if tuple(r[k.name] for k in keys) not in existing]
     if fresh:
         conn.execute(table.insert(), fresh)

@@ -312,8 +312,11 @@ class Store:
             if cache_rows:
                 insert_new(conn, responses_table, cache_rows)
             if records:
-                conn.execute(
-                    records_table.insert(),
+                # a case another process stored meanwhile (the same shard run twice at
+                # once, say) keeps the record stored first, and this one is dropped
+                insert_new(
+                    conn,
+                    records_table,
                     [
                         {
                             "run_id": run_id,

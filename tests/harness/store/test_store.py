@@ -88,6 +88,29 @@ def test_round_trip_of_runs_records_metrics_and_cache(store_url):
     assert exported["metrics"]["s"][0]["value"] == 0.5 and len(exported["records"]) == 2
 
 
+def test_a_case_stored_twice_keeps_the_first_record(store_url):
+    """Two processes that answer the same case (one shard run twice at once)
+    both commit; the record stored first stays."""
+    store = Store(store_url)
+    run_id = _run(store)
+
+    def record(text: str) -> dict:
+        return {
+            "suite_id": "s",
+            "suite_hash": "h",
+            "case_id": "a",
+            "position": 0,
+            "request": {},
+            "output": {"text": text},
+            "scores": {},
+        }
+
+    store.add_records(run_id, [record("first")], [("k", "generate", {"text": "first"})])
+    store.add_records(run_id, [record("second")], [("k", "generate", {"text": "second"})])
+    assert [r["output"]["text"] for r in store.records(run_id)] == ["first"]
+    assert store.cached_responses(["k"]) == {"k": {"text": "first"}}
+
+
 def test_unknown_run_is_an_input_error(store_url):
     store = Store(store_url)
     with pytest.raises(InputError, match="no run 'zzz'"):
