@@ -14,6 +14,7 @@ from finegate.harness.cli._options import (
     open_store,
     store_option,
     system_from_options,
+    system_spec,
 )
 
 
@@ -106,6 +107,20 @@ def run_and_report(
     help="K/N: evaluate the K-th of N slices of the cases into the shared store; the run "
     "is complete when all N are in (run them anywhere: a Slurm array, a Kubernetes job).",
 )
+@click.option(
+    "--executor",
+    default="local",
+    show_default=True,
+    help="local, or ray[:ADDRESS]: --replicas model replicas as Ray actors, each one shard, "
+    "on a new local Ray instance or the cluster at ADDRESS (pip install 'finegate[ray]').",
+)
+@click.option(
+    "--replicas",
+    type=click.IntRange(1),
+    default=2,
+    show_default=True,
+    help="With --executor ray: the replicas (and shards).",
+)
 @store_option
 @json_option
 def eval_command(
@@ -124,15 +139,30 @@ def eval_command(
     no_resume: bool,
     manifest: str | None,
     shard: tuple[int, int] | None,
+    executor: str,
+    replicas: int,
     store: str | None,
     as_json: bool,
 ) -> None:
     """Evaluate a model (with optional adapter and prompt template) on suites."""
-    if shard and no_resume:
+    if (shard or executor != "local") and no_resume:
         raise click.BadParameter(
-            "the shards of an evaluation join one run: --shard cannot go with --no-resume",
+            "the shards of an evaluation join one run: --shard and --executor ray cannot go "
+            "with --no-resume",
             param_hint="--shard",
         )
+    if executor != "local":
+        kind, _, address = executor.partition(":")
+        if kind != "ray" or shard:
+            raise click.BadParameter(
+                f"{executor!r}: give local or ray[:ADDRESS], without --shard (each replica "
+                "is a shard)",
+                param_hint="--executor",
+            )
+        spec = system_spec(model, adapter, template, dtype, device, load_in_4bit, batch_size)
+        options = {"seed": seed, "limit": limit, "label": label, "use_cache": not no_cache}
+        _eval_on_ray(spec, suites, store, options, replicas, address or None, manifest, as_json)
+        return
     system = system_from_options(model, adapter, template, dtype, device, load_in_4bit, batch_size)
     run_and_report(
         system,
@@ -148,6 +178,48 @@ def eval_command(
         manifest=manifest,
         shard=shard,
     )
+
+
+def _eval_on_ray(
+    spec: Any,
+    suite_refs: tuple[str, ...],
+    store_location: str | None,
+    options: dict[str, Any],
+    replicas: int,
+    address: str | None,
+    manifest: str | None,
+    as_json: bool,
+) -> None:
+    from finegate.harness.run import RunOptions, run_on_ray
+
+    st = open_store(store_location)
+
+    def on_shard(done: int, total: int) -> None:
+        if not as_json:
+            click.echo(f"  {done}/{total} replicas done", err=True)
+
+    result = run_on_ray(
+        spec,
+        suite_refs,
+        st,
+        RunOptions(**options, manifest=manifest),
+        replicas=replicas,
+        address=address,
+        on_shard=on_shard,
+    )
+    if as_json:
+        emit_json(
+            {
+                "run_id": result.run_id,
+                "complete": True,
+                "timings": result.timings,
+                "metrics": {s: [m.to_dict() for m in ms] for s, ms in result.metrics.items()},
+            }
+        )
+        return
+    from finegate.harness.cli._display import print_metrics
+
+    print_metrics(result.run_id, spec.model or "model", result.metrics, result.timings)
 
 
 def parse_shard(value: str | None) -> tuple[int, int] | None:

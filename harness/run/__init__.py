@@ -10,6 +10,7 @@ _EXPORTS = {
     "RunOptions": "_runner",
     "RunResult": "_runner",
     "run_suites": "_runner",
+    "run_on_ray": "_ray",
     "capture_environment": "_environment",
     "library_versions": "_environment",
     "git_state": "_environment",

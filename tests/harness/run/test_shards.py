@@ -102,6 +102,22 @@ def test_shards_of_an_lm_eval_suite_complete_only_when_all_are_in(tmp_path, tiny
     assert _metrics(many, last["run_id"]) == _metrics(one, single["run_id"])
 
 
+def test_two_ray_replicas_equal_one_process(tmp_path, tiny_smol):  # noqa: F811
+    """The built-in executor on a local Ray instance: two model replicas as
+    actors, one shard each, on a generation suite and an lm-eval suite at once."""
+    suite = make_suite(tmp_path / "s", n=12, yaml_text=GENERATION)
+    args = ("--suite", "regression/general", "--limit", "2")
+    single = _done(_eval(tiny_smol, suite, str(tmp_path / "one.db"), *args))
+    store = str(tmp_path / "ray.db")
+    ray = _done(_eval(tiny_smol, suite, store, *args, "--executor", "ray", "--replicas", "2"))
+    assert ray["complete"] and ray["timings"]["replicas"] == 2
+    one, many = Store(tmp_path / "one.db"), Store(store)
+    assert many.get_run(ray["run_id"])["status"] == "complete"
+    assert len(many.records(ray["run_id"])) == 2 + 8  # 2 cases, 4 tasks x 2 documents
+    assert _untimed(many, ray["run_id"]) == _untimed(one, single["run_id"])
+    assert _metrics(many, ray["run_id"]) == _metrics(one, single["run_id"])
+
+
 @pytest.mark.parametrize("bad", ["0/2", "3/2", "2", "a/b"])
 def test_a_bad_shard_is_refused(bad, tmp_path):
     from click.testing import CliRunner
