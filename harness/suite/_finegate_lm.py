@@ -10,6 +10,7 @@ as ``finegate``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -96,6 +97,37 @@ class FinegateLM(LM):
         self.chunk_size = chunk_size
         self.on_progress = on_progress
         self.on_chunk = on_chunk
+        if answerer is None:
+            # used by lm-eval itself (not finegate's runner, which slices work its own
+            # way): under torchrun, lm-eval gives each rank its share of documents
+            self._rank, self._world_size, self._device = _process_group()
+
+    # -- lm-eval's data-parallel hooks (a world of one unless under torchrun) -------------
+
+    def all_gather(self, tensor: Any) -> Any:
+        if self._world_size <= 1:
+            return tensor
+        import torch
+        import torch.distributed as dist
+
+        parts = [torch.zeros_like(tensor) for _ in range(self._world_size)]
+        dist.all_gather(parts, tensor.contiguous())
+        return torch.stack(parts) if tensor.dim() == 0 else torch.cat(parts)
+
+    def gather_object(self, obj: Any, dst: int = 0) -> list[Any] | None:
+        if self._world_size <= 1:
+            return [obj]
+        import torch.distributed as dist
+
+        out: list[Any] | None = [None] * self._world_size if self._rank == dst else None
+        dist.gather_object(obj, out, dst=dst)
+        return out
+
+    def barrier(self) -> None:
+        if self._world_size > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
 
     # -- lm-eval's three request types ---------------------------------------------------
 
@@ -162,6 +194,24 @@ class FinegateLM(LM):
             if self.on_progress:
                 self.on_progress(kind, len(out), len(asks))
         return out
+
+
+def _process_group() -> tuple[int, int, str | None]:
+    """(rank, world size, device) of the process group torchrun started this
+    process in, joined here: gloo on CPU, NCCL with one GPU per process."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size <= 1:
+        return 0, 1, None
+    import torch
+    import torch.distributed as dist
+
+    cuda = torch.cuda.is_available()
+    if not dist.is_initialized():
+        if cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend="nccl" if cuda else "gloo")
+    device = f"cuda:{torch.cuda.current_device()}" if cuda else "cpu"
+    return dist.get_rank(), dist.get_world_size(), device
 
 
 def has_chat_template(system: System) -> bool:

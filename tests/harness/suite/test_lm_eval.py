@@ -7,7 +7,10 @@ tokens, and a byte tokenizer that appends ``</s>`` would measure something else.
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -270,3 +273,50 @@ def test_tasks_dir_is_self_contained(tmp_path):
     shutil.copytree(src, tmp_path / "general")
     copied = load_suite(tmp_path / "general" / "suite.yaml")
     assert len(copied.cases) == 520
+
+
+EVALUATE = """
+import json, sys
+from lm_eval.evaluator import simple_evaluate
+from lm_eval.tasks import TaskManager
+from finegate.harness.suite import FinegateLM, load_lm_eval_tasks, resolve_suite
+
+suite = resolve_suite("regression/general")
+lm = FinegateLM(model=sys.argv[1])
+result = simple_evaluate(
+    model=lm,
+    tasks=list(load_lm_eval_tasks(suite.lm_eval.source, suite.path).tasks.values()),
+    limit=5,
+    log_samples=True,
+    bootstrap_iters=0,
+    task_manager=TaskManager(include_defaults=False),
+)
+if lm.rank == 0:
+    samples = {t: sorted(s["doc_id"] for s in ss) for t, ss in result["samples"].items()}
+    with open(sys.argv[2], "w") as f:
+        json.dump({"results": result["results"], "samples": samples, "world": lm.world_size}, f)
+"""
+
+
+def test_lm_evals_own_data_parallel_path_runs_on_finegate_lm(tiny_smol, tmp_path):
+    """Under torchrun, lm-eval splits the documents by FinegateLM's rank and
+    gathers the results through its hooks: the same numbers as one process."""
+    script = tmp_path / "evaluate.py"
+    script.write_text(EVALUATE)
+    outputs = {}
+    for n in (1, 2):
+        out = tmp_path / f"world{n}.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "torch.distributed.run", "--standalone",
+             f"--nproc_per_node={n}", str(script), str(tiny_smol), str(out)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        outputs[n] = json.loads(out.read_text())
+    one, two = outputs[1], outputs[2]
+    assert (one["world"], two["world"]) == (1, 2)
+    assert two["samples"] == one["samples"] and len(two["samples"]) == 4
+    assert all(ids == [0, 1, 2, 3, 4] for ids in two["samples"].values())
+    assert two["results"] == one["results"]
