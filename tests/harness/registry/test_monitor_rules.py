@@ -243,7 +243,7 @@ class Release:
 
 
 @pytest.fixture
-def release(tmp_path: Path) -> Release:
+def release(tmp_path: Path, store_url: str) -> Release:
     suite_dir = tmp_path / "suite"
     suite_dir.mkdir()
     (suite_dir / "suite.yaml").write_text(SUITE)
@@ -253,7 +253,7 @@ def release(tmp_path: Path) -> Release:
     ]
     (suite_dir / "cases.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     suite = load_suite(suite_dir)
-    store = Store(tmp_path / "fg.db")
+    store = Store(store_url)
     options = RunOptions(progress=False)
     baseline = run_suites(_system(4), [suite], store, options).run_id
     run_ids = [run_suites(_system(n), [suite], store, options).run_id for n in (20, 15, 12)]

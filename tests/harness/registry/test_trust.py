@@ -89,10 +89,10 @@ def _rules(version: int, previous: ReleaseRules | None) -> ReleaseRules:
     )
 
 
-def test_rules_versions_chain_and_verify_against_the_root(tmp_path):
+def test_rules_versions_chain_and_verify_against_the_root(tmp_path, store_url):
     root_key, root_pub = create_key(tmp_path, "root")
     trust = write_trust_root(tmp_path / "t.json", [load_public_key(root_pub)], 1)
-    store = Store(tmp_path / "fg.db")
+    store = Store(store_url)
     root = load_signer(root_key)
     first = _rules(1, None)
     store_rules(store, sign(rules_statement(first), [root]), trust, actor="ops")
@@ -109,10 +109,10 @@ def test_rules_versions_chain_and_verify_against_the_root(tmp_path):
         current_rules(store, trust)
 
 
-def test_a_statement_kind_is_checked(tmp_path):
+def test_a_statement_kind_is_checked(tmp_path, store_url):
     key, public = create_key(tmp_path, "root")
     trust = write_trust_root(tmp_path / "t.json", [load_public_key(public)], 1)
-    store = Store(tmp_path / "fg.db")
+    store = Store(store_url)
     approval = make_statement("approval", {"rules": "0" * 64}, json.loads('{"version": 1}'))
     with pytest.raises(RulesError, match="a statement of kind 'approval', not release rules"):
         store_rules(store, sign(approval, [load_signer(key)]), trust, actor="ops")
