@@ -157,7 +157,11 @@ class PeftTrainer:
         optimizer = self.make_optimizer(trainable, recipe, config, device)
         state = _fresh_state(recipe.hash(), dataset.hash)
         generators = {"data": torch.Generator().manual_seed(seed)}
-        saved = load_checkpoint(output) if resume else None
+        # rank 0 first: reading may repair a checkpoint cut off between two renames
+        saved = load_checkpoint(output) if resume and world.main else None
+        wait_for_all(world)
+        if resume and not world.main:
+            saved = load_checkpoint(output)
         identity = (recipe.hash(), dataset.hash)
         if (
             saved is not None

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -48,13 +49,35 @@ RECORDING = textwrap.dedent(
 )
 
 
+# `finegate train` on every rank, all ranks killed once rank 0 has written the
+# second checkpoint (the barrier makes sure it is whole)
+KILLED_AFTER_TWO = textwrap.dedent(
+    """
+    import os, sys
+    import torch.distributed as dist
+    from finegate.train import _loop
+    from finegate.harness.cli import main
+
+    real, written = _loop._Context.checkpoint, []
+    def checkpoint(self):
+        real(self)
+        written.append(1)
+        if len(written) == 2:
+            dist.barrier()
+            os._exit(3)
+    _loop._Context.checkpoint = checkpoint
+    main(sys.argv[1:])
+    """
+)
+
+
 def _weights(folder) -> dict[str, torch.Tensor]:
     return load_file(str(folder / "adapter_model.safetensors"))
 
 
-def _two_processes(path, out, tmp_path) -> dict:
+def _two_processes(path, out, tmp_path, script_text: str = RECORDING) -> dict:
     script = tmp_path / "recording.py"
-    script.write_text(RECORDING)
+    script.write_text(script_text)
     (tmp_path / "seen").mkdir(exist_ok=True)
     done = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
@@ -68,10 +91,10 @@ def _two_processes(path, out, tmp_path) -> dict:
     return json.loads(done.stdout)["manifest"]
 
 
-def _same_run(one: dict, two: dict, folder_one, folder_two) -> None:
+def _same_run(one: dict, two: dict, folder_one, folder_two, steps: int = 3) -> None:
     assert two["distributed"] == {"world_size": 2, "backend": "gloo"}
     assert one["distributed"] == {"world_size": 1, "backend": None}
-    assert two["steps"] == one["steps"] == 3
+    assert two["steps"] == one["steps"] == steps
     a, b = _weights(folder_one), _weights(folder_two)
     assert a.keys() == b.keys()
     for k in a:
@@ -118,3 +141,17 @@ def _tok(recipe):
     from finegate.harness.system.hf import load_tokenizer, resolve_model_ref
 
     return load_tokenizer(resolve_model_ref(recipe.base_model))
+
+
+def test_two_processes_resume_from_rank_0s_checkpoint(recipe_file, tmp_path):
+    path = recipe_file(
+        "lora", training=", max_steps: 4, batch_size: 4, checkpoint_every: 1", config=LORA
+    )
+    recipe, config = load_recipe(path)
+    one, _ = train(recipe, config, output=tmp_path / "one")
+    with pytest.raises(AssertionError):  # killed after its second step
+        _two_processes(path, tmp_path / "two", tmp_path, KILLED_AFTER_TWO)
+    assert not (tmp_path / "two" / "adapter_model.safetensors").exists()
+    two = _two_processes(path, tmp_path / "two", tmp_path)
+    assert two["resumed"] and not one.manifest["resumed"]
+    _same_run(one.manifest, two, tmp_path / "one", tmp_path / "two", steps=4)
