@@ -12,16 +12,10 @@ from finegate.harness.cli import cli
 from .conftest import make_suite, rules, rules_text, write_policy
 
 
-@pytest.mark.parametrize("backend", ["store", "mlflow", "mlflow-server"])
-def test_promotion_follows_the_release_rules(release, tmp_path, backend, request):
+@pytest.mark.parametrize("backend", ["store", "mlflow"])
+def test_promotion_follows_the_release_rules(release, tmp_path, backend):
     runs, policy = release.runs, release.policy
-    registry = {
-        "store": "store",
-        "mlflow": f"mlflow:sqlite:///{tmp_path / 'mlflow.db'}",
-        "mlflow-server": "mlflow:" + request.getfixturevalue("mlflow_server").uri
-        if backend == "mlflow-server"
-        else "",
-    }[backend]
+    registry = "store" if backend == "store" else f"mlflow:sqlite:///{tmp_path / 'mlflow.db'}"
     reg = ["--registry", registry]
     ci = ["--key", release.key("ci")]
     for run_id in (runs.good, runs.weak):

@@ -86,20 +86,28 @@ def test_two_shards_at_once_equal_one_process_on_a_generation_suite(tmp_path, ti
 
 
 def test_shards_of_an_lm_eval_suite_complete_only_when_all_are_in(tmp_path, tiny_smol):  # noqa: F811
-    store = str(tmp_path / "shared.db")
-    args = ("--limit", "3")
-    single = _done(_eval(tiny_smol, "regression/general", str(tmp_path / "one.db"), *args))
-    first = _done(_eval(tiny_smol, "regression/general", store, *args, "--shard", "1/2"))
-    assert not first["complete"] and first["metrics"] == {}
-    assert first["cases_in"] == 6 and first["cases_total"] == 12  # 4 tasks, 3 documents each
-    assert Store(store).get_run(first["run_id"])["status"] == "running"
-    again = _done(_eval(tiny_smol, "regression/general", store, *args, "--shard", "1/2"))
-    assert again["cases_in"] == 6 and again["timings"]["computed"] == 0  # nothing twice
-    last = _done(_eval(tiny_smol, "regression/general", store, *args, "--shard", "2/2"))
-    assert last["complete"] and last["run_id"] == first["run_id"]
-    one, many = Store(tmp_path / "one.db"), Store(store)
-    assert _untimed(many, last["run_id"]) == _untimed(one, single["run_id"])
-    assert _metrics(many, last["run_id"]) == _metrics(one, single["run_id"])
+    """In one process, one shard after the other: the slices are of lm-eval's
+    documents, and the run completes only with the last."""
+    from finegate.harness import HFModel, RunOptions, run_suites
+    from finegate.harness.suite import resolve_suite
+
+    suite, system = resolve_suite("regression/general"), HFModel(str(tiny_smol))
+    one, many = Store(tmp_path / "one.db"), Store(tmp_path / "shared.db")
+    single = run_suites(system, [suite], one, RunOptions(limit=3, progress=False))
+
+    def shard(k: int):
+        return run_suites(system, [suite], many, RunOptions(limit=3, progress=False, shard=(k, 2)))
+
+    first = shard(1)
+    assert not first.complete and first.metrics == {}
+    assert (first.cases_in, first.cases_total) == (6, 12)  # 4 tasks, 3 documents each
+    assert many.get_run(first.run_id)["status"] == "running"
+    again = shard(1)
+    assert again.cases_in == 6 and again.timings["computed"] == 0  # nothing twice
+    last = shard(2)
+    assert last.complete and last.run_id == first.run_id
+    assert _untimed(many, last.run_id) == _untimed(one, single.run_id)
+    assert _metrics(many, last.run_id) == _metrics(one, single.run_id)
 
 
 def test_two_ray_replicas_equal_one_process(tmp_path, tiny_smol):  # noqa: F811
