@@ -34,6 +34,13 @@ def _postgres_bin(program: str) -> str:
     return found
 
 
+def _run(command: list[str]) -> None:
+    """Run a server tool; on failure, say what it printed."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -69,7 +76,7 @@ class PostgresServer:
             entry = pwd.getpwnam(user)
             os.chown(folder, entry.pw_uid, entry.pw_gid)
         data = folder / "data"
-        subprocess.run(
+        _run(
             server._as_owner(
                 _postgres_bin("initdb"),
                 "-D",
@@ -80,15 +87,13 @@ class PostgresServer:
                 "-E",
                 "UTF8",
                 "--no-sync",
-            ),
-            check=True,
-            capture_output=True,
+            )
         )
         options = (
             f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        subprocess.run(
+        _run(
             server._as_owner(
                 _postgres_bin("pg_ctl"),
                 "-D",
@@ -99,9 +104,7 @@ class PostgresServer:
                 str(folder / "server.log"),
                 "-w",
                 "start",
-            ),
-            check=True,
-            capture_output=True,
+            )
         )
         return server
 
