@@ -51,6 +51,11 @@ def run_and_report(
     )
     with progress_bar(enabled=not as_json) as on_progress:
         result = run_suites(system, suites, store, options, on_progress=on_progress)
+    _report(result, system.name, as_json, shard)
+
+
+def _report(result: Any, name: str, as_json: bool, shard: tuple[int, int] | None = None) -> None:
+    """A run's outcome: JSON, a shard's count of cases in, or the metrics."""
     if as_json:
         emit_json(
             {
@@ -73,7 +78,7 @@ def run_and_report(
     else:
         from finegate.harness.cli._display import print_metrics
 
-        print_metrics(result.run_id, system.name, result.metrics, result.timings)
+        print_metrics(result.run_id, name, result.metrics, result.timings)
 
 
 @click.command("eval")
@@ -207,19 +212,7 @@ def _eval_on_ray(
         address=address,
         on_shard=on_shard,
     )
-    if as_json:
-        emit_json(
-            {
-                "run_id": result.run_id,
-                "complete": True,
-                "timings": result.timings,
-                "metrics": {s: [m.to_dict() for m in ms] for s, ms in result.metrics.items()},
-            }
-        )
-        return
-    from finegate.harness.cli._display import print_metrics
-
-    print_metrics(result.run_id, spec.model or "model", result.metrics, result.timings)
+    _report(result, spec.model or "model", as_json)
 
 
 def parse_shard(value: str | None) -> tuple[int, int] | None:

@@ -44,7 +44,12 @@ def _replica_class() -> Any:
                 Store(store),
                 RunOptions(**options),
             )
-            return {"run_id": result.run_id, "complete": result.complete}
+            return {
+                "run_id": result.run_id,
+                "complete": result.complete,
+                "cases_in": result.cases_in,
+                "cases_total": result.cases_total,
+            }
 
     return Replica
 
@@ -111,4 +116,6 @@ def run_on_ray(
         metrics=store.metrics(run_id),
         timings={**(info.get("timings") or {}), "replicas": replicas},
         complete=True,
+        cases_in=finished[0]["cases_in"],
+        cases_total=finished[0]["cases_total"],
     )

@@ -15,20 +15,12 @@ from finegate.harness import Store, load_suite
 from finegate.harness.run._runner import shard_of
 
 from ..suite.test_lm_eval import tiny_smol  # noqa: F401  (a fixture)
-from .test_runner import make_suite
+from .test_runner import SUITE, make_suite
 
-GENERATION = """\
-id: test/upper
-version: 1
-kind: task
-source: {path: cases.jsonl}
-prompt: "{{ input }}"
-generation: {max_new_tokens: 6}
-scorers:
-  - name: exact_match
-    args: {normalize: strip}
-  - {name: answer_tokens, as: tokens}
-"""
+# the runner tests' suite, shorter answers, and a second score
+GENERATION = SUITE.replace("max_new_tokens: 8", "max_new_tokens: 6") + (
+    "  - {name: answer_tokens, as: tokens}\n"
+)
 
 
 def _eval(model, suite, store, *extra) -> subprocess.Popen:
